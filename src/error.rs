@@ -1,0 +1,51 @@
+//! The one error type of the crate.
+
+use std::time::Duration;
+
+/// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer).
+///
+/// Every variant carries the value that was rejected, so the message says exactly what
+/// was wrong.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::{Error, Timer};
+///
+/// let err = Timer::builder(Duration::from_nanos(500)).auto_start(false).build().unwrap_err();
+/// assert_eq!(err, Error::IntervalTooShort(Duration::from_nanos(500)));
+/// assert_eq!(err.to_string(), "interval 500ns is shorter than the 1µs resolution of the timer");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The interval is under one microsecond, the resolution of the timer.
+    #[error("interval {0:?} is shorter than the 1µs resolution of the timer")]
+    IntervalTooShort(Duration),
+
+    /// The interval does not fit in a `u64` count of microseconds (about 584,542 years).
+    #[error("interval {0:?} is longer than the longest supported interval of u64::MAX µs")]
+    IntervalTooLong(Duration),
+
+    /// The start delay does not fit in a `u64` count of microseconds.
+    #[error("start delay {0:?} is longer than the longest supported delay of u64::MAX µs")]
+    StartDelayTooLong(Duration),
+
+    /// A start delay was given to a timer built with `auto_start(false)`.
+    ///
+    /// A delay is measured from the start, and such a timer has no start until it is
+    /// first reset or polled; use [`Timer::reset_after`](crate::Timer::reset_after) then.
+    #[error(
+        "start delay {0:?} needs auto_start(true); a timer built with auto_start(false) \
+         starts on its first reset() or poll, use reset_after(delay) instead"
+    )]
+    StartDelayWithoutAutoStart(Duration),
+
+    /// The timer was asked to start at once, but no tokio runtime is entered.
+    #[error(
+        "auto_start(true) needs a tokio runtime, but none is entered on this thread; \
+         build inside the runtime or use auto_start(false)"
+    )]
+    NoRuntime,
+}

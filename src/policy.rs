@@ -1,0 +1,277 @@
+//! What a [`Timer`](crate::Timer) does about ticks it could not deliver on time.
+//!
+//! A tick is *missed* when the task that receives it is busy (or the runtime is blocked)
+//! past the tick's scheduled time. When the late tick is finally received, the timer asks
+//! its [`MissedTickPolicy`] when the next tick is due. Three policies are built in:
+//!
+//! | policy                  | after a late tick                                   | use it for |
+//! |-------------------------|-----------------------------------------------------|------------|
+//! | [`TriggerAllMissed`]    | every missed tick fires at once, then the original phase | counters, resampling: "n ticks means n intervals" |
+//! | [`SkipMissedAndResync`] | missed ticks are dropped, the original phase is kept | polling loops that must stay on the grid |
+//! | [`SkipMissedAndDrift`]  | missed ticks are dropped, the phase moves to the late tick | timeouts, watchdogs, "at least this long between ticks" |
+//!
+//! Every policy is a pure function of three integers, all in microseconds on the timer's
+//! own monotonic time line: the `interval`, the `scheduled_tick_time` of the tick being
+//! delivered and `now`. The timer guarantees `now >= scheduled_tick_time` and
+//! `interval >= 1`. Arithmetic saturates at `u64::MAX`: it never wraps or panics.
+//!
+//! # Writing a policy
+//!
+//! A policy is any `Send + Sync + Debug + 'static` type that implements
+//! [`MissedTickPolicy`]. This one is the example of the frequenz-channels documentation:
+//! every tick is due one second more than an interval after the previous one was due.
+//!
+//! ```
+//! use kadenz::policy::MissedTickPolicy;
+//!
+//! #[derive(Debug, Clone, Copy, Default)]
+//! struct WaitOneMoreSecond;
+//!
+//! impl MissedTickPolicy for WaitOneMoreSecond {
+//!     fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, _now: u64) -> u64 {
+//!         scheduled_tick_time.saturating_add(interval).saturating_add(1_000_000)
+//!     }
+//! }
+//!
+//! assert_eq!(WaitOneMoreSecond.calculate_next_tick_time(1_000_000, 5_000_000, 5_200_000), 7_000_000);
+//! ```
+//!
+//! An answer that is not after `now` makes the timer fire again at once, with a drift of
+//! `now - answer`. The timer yields to tokio's cooperative scheduler between such ticks,
+//! so even a policy that always answers `0` cannot starve the other tasks of the runtime.
+//! An answer of `u64::MAX` is the end of the time line: the timer does not fire again
+//! until it is reset.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+/// Computes when the tick after a delivered one is due.
+///
+/// See the [module documentation](self) for the built-in policies and how to write one.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+/// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // All values are microseconds: a 1 s tick due at 3 s, received at 4.3 s,
+/// // is followed by one at 5 s.
+/// assert_eq!(SkipMissedAndResync.calculate_next_tick_time(1_000_000, 3_000_000, 4_300_000), 5_000_000);
+///
+/// let timer = Timer::new(Duration::from_secs(1), SkipMissedAndResync);
+/// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
+/// # }
+/// ```
+pub trait MissedTickPolicy: Send + Sync + Debug + 'static {
+    /// Returns when the next tick is due, in microseconds on the timer's time line.
+    ///
+    /// `interval` is the timer's interval, `scheduled_tick_time` the time the tick being
+    /// delivered was due and `now` the time it is being delivered, all in microseconds.
+    /// The timer guarantees `interval >= 1` and `now >= scheduled_tick_time`.
+    ///
+    /// An answer that is not after `now` makes the next tick fire at once; `u64::MAX`
+    /// means never (until the timer is reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
+    ///
+    /// assert_eq!(TriggerAllMissed.calculate_next_tick_time(10, 30, 55), 40);
+    /// ```
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64;
+}
+
+/// Fires every missed tick at once, then goes on in the original phase.
+///
+/// `next = scheduled + interval`. The drift is never accumulated: after a delay, the
+/// missed ticks come in a burst, each with a smaller drift than the one before, until the
+/// timer has caught up with the schedule it started with. This is the policy of
+/// [`Timer::periodic`](crate::Timer::periodic).
+///
+/// # Example
+///
+/// A timer with an interval of 1 s, started 1 s before `0` (its first tick is due at 0),
+/// whose receiver is sometimes late:
+///
+/// ```text
+/// time     0     1     2     3     4     5     6
+///          |     |     |     |     |     |     |
+/// due      T0    T1    T2    T3    T4    T5    T6
+/// fired    T0     T1     T2          T3T4 T5   T6
+///               1.2    2.3         4.3  5.1   6.0
+/// ```
+///
+/// 1. T0 fires at 0, on time.
+/// 2. T1 is received at 1.2: it fires with a drift of 0.2 s; the next tick is still due at 2.
+/// 3. T2 is received at 2.3: drift 0.3 s.
+/// 4. T3 is received at 4.3: drift 1.3 s, and T4, already due at 4, fires right after it
+///    with a drift of 0.3 s: a small catch-up burst.
+/// 5. T5 is received at 5.1: drift 0.1 s.
+/// 6. T6 fires at 6.0, on time.
+///
+/// ```
+/// use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
+///
+/// let s = 1_000_000; // one second, in microseconds
+/// assert_eq!(TriggerAllMissed.calculate_next_tick_time(s, 3 * s, 4_300_000), 4 * s); // T4: at once
+/// assert_eq!(TriggerAllMissed.calculate_next_tick_time(s, 4 * s, 4_300_000), 5 * s);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct TriggerAllMissed;
+
+impl MissedTickPolicy for TriggerAllMissed {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, _now: u64) -> u64 {
+        scheduled_tick_time.saturating_add(interval)
+    }
+}
+
+/// Drops the missed ticks, fires once at once, then goes on in the original phase.
+///
+/// `next = now + (interval - (now - scheduled) % interval)`: the first multiple of the
+/// interval (counted from the original schedule) that is after `now`. There are no
+/// bursts, and ticks stay on the grid the timer started with. This is the policy of
+/// [`TimerBuilder::skip_missed_ticks(true)`](crate::TimerBuilder::skip_missed_ticks).
+///
+/// # Example
+///
+/// A timer with an interval of 1 s, whose first tick is due at 0:
+///
+/// ```text
+/// time     0     1     2     3     4     5     6
+///          |     |     |     |     |     |     |
+/// due      T0    T1    T2    T3    T4    T5    T6
+/// fired    T0     T1     T2          T3  T5    T6      (T4 skipped)
+///               1.2    2.3         4.3  5.1   6.0
+/// ```
+///
+/// 1. T0 fires at 0, on time.
+/// 2. T1 is received at 1.2: drift 0.2 s; the next tick is still due at 2.
+/// 3. T2 is received at 2.3: drift 0.3 s; the next is due at 3.
+/// 4. T3 is received at 4.3: drift 1.3 s. T4, due at 4, is skipped: the next is due at 5.
+/// 5. T5 is received at 5.1: drift 0.1 s.
+/// 6. T6 fires at 6.0, on time.
+///
+/// ```
+/// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync};
+///
+/// let s = 1_000_000;
+/// assert_eq!(SkipMissedAndResync.calculate_next_tick_time(s, 3 * s, 4_300_000), 5 * s); // T4 skipped
+/// assert_eq!(SkipMissedAndResync.calculate_next_tick_time(s, 5 * s, 5_100_000), 6 * s);
+/// ```
+///
+/// Outside the timer's guarantee (`now < scheduled_tick_time`, `interval == 0`), the
+/// lateness is taken as zero and the interval as one microsecond.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SkipMissedAndResync;
+
+impl MissedTickPolicy for SkipMissedAndResync {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        let interval = interval.max(1);
+        let late_into_interval = now.saturating_sub(scheduled_tick_time) % interval;
+        now.saturating_add(interval - late_into_interval)
+    }
+}
+
+/// Drops the missed ticks, fires once at once, then starts over from the late tick.
+///
+/// `next = now + interval` if the tick is more than `delay_tolerance` late, else
+/// `next = scheduled + interval`. A late tick moves the whole schedule, as if the timer had
+/// been reset when it fired, so the drift accumulates and each tick reports only its own
+/// lateness. Delays up to the tolerance are forgiven and do not move the schedule.
+/// With a zero tolerance this is the policy of [`Timer::timeout`](crate::Timer::timeout).
+///
+/// # Example
+///
+/// A timer with an interval of 1 s and a delay tolerance of 0.1 s, whose first tick is
+/// due at 0:
+///
+/// ```text
+/// time     0     1     2     3     4     5     6
+///          |     |     |     |     |     |     |
+/// due      T0    T1.2  T2.2  T3.2  T4.2  T5.3  T6.3
+/// fired    T0     T1.2   T2.2        T4.2  T5.3  T6.3   (T3.2 skipped)
+///               1.2    2.3         4.3   5.3   6.3
+/// ```
+///
+/// 1. T0 fires at 0, on time.
+/// 2. The tick due at 1 is received at 1.2: 0.2 s late, over the tolerance, so the schedule
+///    moves: the next tick is due at 2.2.
+/// 3. That tick is received at 2.3: 0.1 s late, within the tolerance, so the schedule does
+///    not move: the next is due at 3.2.
+/// 4. That tick is received at 4.3: 1.1 s late. The schedule moves again, and the tick
+///    that would have been due at 4.2 is skipped: the next is due at 5.3.
+/// 5. Ticks at 5.3 and 6.3 fire on time.
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift};
+///
+/// let policy = SkipMissedAndDrift::new(Duration::from_millis(100));
+/// assert_eq!(policy.calculate_next_tick_time(1_000_000, 1_000_000, 1_200_000), 2_200_000);
+/// assert_eq!(policy.calculate_next_tick_time(1_000_000, 2_200_000, 2_300_000), 3_200_000);
+/// assert_eq!(policy.calculate_next_tick_time(1_000_000, 3_200_000, 4_300_000), 5_300_000);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SkipMissedAndDrift {
+    delay_tolerance_us: u64,
+}
+
+impl SkipMissedAndDrift {
+    /// Creates the policy; delays up to `delay_tolerance` do not move the schedule.
+    ///
+    /// The tolerance is kept in whole microseconds (a sub-microsecond part is dropped); a
+    /// tolerance beyond `u64::MAX` µs saturates, which forgives every delay.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::policy::SkipMissedAndDrift;
+    ///
+    /// let policy = SkipMissedAndDrift::new(Duration::from_millis(100));
+    /// assert_eq!(policy.delay_tolerance(), Duration::from_millis(100));
+    /// ```
+    #[must_use]
+    pub const fn new(delay_tolerance: Duration) -> Self {
+        let micros = delay_tolerance.as_micros();
+        let delay_tolerance_us = if micros > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            micros as u64
+        };
+        Self { delay_tolerance_us }
+    }
+
+    /// The largest delay that does not move the schedule.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::policy::SkipMissedAndDrift;
+    ///
+    /// assert_eq!(SkipMissedAndDrift::default().delay_tolerance(), Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub const fn delay_tolerance(&self) -> Duration {
+        Duration::from_micros(self.delay_tolerance_us)
+    }
+}
+
+impl MissedTickPolicy for SkipMissedAndDrift {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        if now.saturating_sub(scheduled_tick_time) > self.delay_tolerance_us {
+            now.saturating_add(interval)
+        } else {
+            scheduled_tick_time.saturating_add(interval)
+        }
+    }
+}
