@@ -43,6 +43,7 @@
 //! until it is reset.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Computes when the tick after a delivered one is due.
@@ -84,6 +85,39 @@ pub trait MissedTickPolicy: Send + Sync + Debug + 'static {
     /// assert_eq!(TriggerAllMissed.calculate_next_tick_time(10, 30, 55), 40);
     /// ```
     fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64;
+}
+
+/// A boxed policy is a policy, so one can be chosen at run time.
+///
+/// ```
+/// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
+///
+/// let skip = true;
+/// let policy: Box<dyn MissedTickPolicy> =
+///     if skip { Box::new(SkipMissedAndResync) } else { Box::new(TriggerAllMissed) };
+/// assert_eq!(policy.calculate_next_tick_time(10, 30, 55), 60);
+/// ```
+impl<P: MissedTickPolicy + ?Sized> MissedTickPolicy for Box<P> {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        (**self).calculate_next_tick_time(interval, scheduled_tick_time, now)
+    }
+}
+
+/// A shared policy is a policy, so many timers can use one (and its owner can inspect it).
+///
+/// ```
+/// use std::sync::Arc;
+/// use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
+///
+/// let shared = Arc::new(TriggerAllMissed);
+/// assert_eq!(shared.clone().calculate_next_tick_time(10, 30, 55), 40);
+/// ```
+impl<P: MissedTickPolicy + ?Sized> MissedTickPolicy for Arc<P> {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        (**self).calculate_next_tick_time(interval, scheduled_tick_time, now)
+    }
 }
 
 /// Fires every missed tick at once, then goes on in the original phase.

@@ -1,0 +1,136 @@
+//! Every worked example of the reference documentation (the frequenz-channels `Timers`
+//! page), tick by tick: the timelines T0…T6 of each policy, and `WaitOneMoreSecond`.
+//!
+//! The reference's time 0 is the first tick; a kadenz timer's first tick is due one
+//! interval after its start, so a timer with a 1 s interval started at `start` has its
+//! reference time `t` at `start + 1 s + t`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{ms, offsets, tick_at};
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::Timer;
+use tokio::time::Instant;
+
+/// Receives ticks at the given reference times (ms, `None`: as soon as due) and returns
+/// each tick as (reference time it was due, drift), in ms.
+async fn replay(mut timer: Timer, receive_at: &[Option<u64>]) -> Vec<(u64, u64)> {
+    let zero = Instant::now() + Duration::from_secs(1);
+    let mut ticks = Vec::new();
+    for at in receive_at {
+        let tick = match at {
+            Some(at) => tick_at(&mut timer, zero + ms(*at)).await,
+            None => timer.tick().await.unwrap(),
+        };
+        let (scheduled, drift) = offsets(zero, tick);
+        assert_eq!(scheduled % 1000, 0, "whole milliseconds only");
+        assert_eq!(drift % 1000, 0, "whole milliseconds only");
+        ticks.push((scheduled / 1000, drift / 1000));
+    }
+    ticks
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_missed_and_drift_walkthrough() {
+    let timer = Timer::new(
+        Duration::from_secs(1),
+        SkipMissedAndDrift::new(Duration::from_millis(100)),
+    );
+    let ticks = replay(
+        timer,
+        &[None, Some(1200), Some(2300), Some(4300), None, None],
+    )
+    .await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),      // 1. T0 on time
+            (1000, 200), // 2. 0.2 s late, over the tolerance: the schedule moves to 2.2
+            (2200, 100), // 3. 0.1 s late, within the tolerance: next still at 3.2
+            (3200, 1100), // 4. 1.1 s late: moves to 5.3, T4.2 skipped
+            (5300, 0),   // 5. T5.3 on time
+            (6300, 0),   //    and T6.3
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_missed_and_resync_walkthrough() {
+    let timer = Timer::new(Duration::from_secs(1), SkipMissedAndResync);
+    let ticks = replay(
+        timer,
+        &[None, Some(1200), Some(2300), Some(4300), Some(5100), None],
+    )
+    .await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),       // 1. T0 on time
+            (1000, 200),  // 2. T1 at 1.2, next still at 2
+            (2000, 300),  // 3. T2 at 2.3
+            (3000, 1300), // 4. T3 at 4.3; T4 skipped
+            (5000, 100),  // 5. T5 at 5.1
+            (6000, 0),    // 6. T6 on time
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn trigger_all_missed_walkthrough() {
+    let timer = Timer::periodic(Duration::from_secs(1));
+    let ticks = replay(
+        timer,
+        &[None, Some(1200), Some(2300), Some(4300), None, Some(5100), None],
+    )
+    .await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),       // 1. T0 on time
+            (1000, 200),  // 2. T1 at 1.2
+            (2000, 300),  // 3. T2 at 2.3
+            (3000, 1300), // 4. T3 at 4.3
+            (4000, 300),  // 5. T4 right after it: the catch-up burst
+            (5000, 100),  // 6. T5 at 5.1
+            (6000, 0),    // 7. T6 on time
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn timeout_accumulates_drift() {
+    // The reference's timeout: SkipMissedAndDrift with zero tolerance, so every late tick
+    // moves the schedule by its whole lateness.
+    let timer = Timer::timeout(Duration::from_secs(1));
+    let ticks = replay(timer, &[None, Some(1001), None, Some(3500), None]).await;
+    assert_eq!(ticks, [(0, 0), (1000, 1), (2001, 0), (3001, 499), (4500, 0)]);
+}
+
+/// The custom policy of the reference, as written there.
+#[derive(Debug)]
+struct WaitOneMoreSecond;
+
+impl MissedTickPolicy for WaitOneMoreSecond {
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, _now: u64) -> u64 {
+        scheduled_tick_time + interval + 1_000_000
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_one_more_second() {
+    let timer = Timer::new(Duration::from_secs(1), WaitOneMoreSecond);
+    let ticks = replay(timer, &[None, None, Some(5500), None]).await;
+    assert_eq!(ticks, [(0, 0), (2000, 0), (4000, 1500), (6000, 0)]);
+}
+
+#[test]
+fn policies_match_the_reference_formulas_in_microseconds() {
+    let s = 1_000_000;
+    assert_eq!(TriggerAllMissed.calculate_next_tick_time(s, 3 * s, 4_300_000), 4 * s);
+    assert_eq!(SkipMissedAndResync.calculate_next_tick_time(s, 3 * s, 4_300_000), 5 * s);
+    let drift = SkipMissedAndDrift::new(Duration::from_millis(100));
+    assert_eq!(drift.calculate_next_tick_time(s, 2_200_000, 2_300_000), 3_200_000);
+    assert_eq!(drift.calculate_next_tick_time(s, 3_200_000, 4_300_000), 5_300_000);
+}

@@ -1,0 +1,513 @@
+//! The Timer's behaviour under tokio's paused clock: start, life cycle, stalls, custom
+//! policies, cancel safety, fairness and the traits it implements.
+
+mod common;
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use common::{ms, offsets, tick_at, us};
+use futures_core::Stream;
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::{Error, NextTick, Tick, Timer, TimerBuilder};
+use tokio::time::{advance, Instant};
+
+/// Polls once with a waker that does nothing: `Some(result)` if ready.
+fn poll_once(timer: &mut Timer) -> Option<Option<Tick>> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match timer.poll_tick(&mut cx) {
+        Poll::Ready(tick) => Some(tick),
+        Poll::Pending => None,
+    }
+}
+
+// --- start -------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn first_tick_is_one_interval_after_start() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(100));
+    assert_eq!(poll_once(&mut timer), None, "unlike tokio's interval, no immediate tick");
+    let tick = timer.tick().await.unwrap();
+    assert_eq!(offsets(start, tick), (100_000, 0));
+    assert_eq!(Instant::now(), start + ms(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn start_delay_adds_to_the_first_tick_only() {
+    let start = Instant::now();
+    let mut timer = Timer::builder(ms(100)).start_delay(ms(250)).build().unwrap();
+    assert_eq!(timer.deadline(), Some(start + ms(350)));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (350_000, 0));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (450_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_auto_start_the_first_poll_starts_the_timer() {
+    let mut timer = Timer::builder(ms(100)).auto_start(false).build().unwrap();
+    assert!(!timer.is_running());
+    assert_eq!(timer.deadline(), None);
+    advance(ms(1000)).await;
+    let start = Instant::now();
+    assert_eq!(poll_once(&mut timer), None, "the first poll starts it, no tick missed");
+    assert!(timer.is_running());
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (100_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_auto_start_a_reset_starts_the_timer() {
+    let mut timer = Timer::builder(ms(100)).auto_start(false).build().unwrap();
+    advance(ms(30)).await;
+    let start = Instant::now();
+    timer.reset_after(ms(20));
+    advance(ms(500)).await;
+    let tick = timer.tick().await.unwrap();
+    assert_eq!(offsets(start, tick), (120_000, 380_000));
+}
+
+#[test]
+fn without_auto_start_a_timer_is_built_and_reset_outside_a_runtime() {
+    let mut timer = Timer::builder(ms(100)).auto_start(false).build().unwrap();
+    timer.reset();
+    assert!(timer.is_running());
+}
+
+async fn next(timer: &mut Timer) -> Option<Tick> {
+    poll_fn(|cx| Pin::new(&mut *timer).poll_next(cx)).await
+}
+
+// --- life cycle --------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn stop_ends_ticks_until_reset() {
+    let mut timer = Timer::periodic(ms(100));
+    timer.tick().await.unwrap();
+    timer.stop();
+    assert!(!timer.is_running());
+    assert_eq!(timer.deadline(), None);
+    assert_eq!(timer.tick().await, None);
+    advance(ms(1000)).await;
+    assert_eq!(timer.tick().await, None, "polling does not restart a stopped timer");
+
+    let restart = Instant::now();
+    timer.reset();
+    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (100_000, 0));
+    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (200_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reset_restarts_from_now_and_forgets_missed_ticks() {
+    let mut timer = Timer::periodic(ms(100));
+    advance(ms(1050)).await; // ten ticks missed
+    let restart = Instant::now();
+    timer.reset();
+    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (100_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reset_after_delays_the_next_tick() {
+    let mut timer = Timer::periodic(ms(100));
+    advance(ms(40)).await;
+    let restart = Instant::now();
+    timer.reset_after(ms(500));
+    assert_eq!(timer.deadline(), Some(restart + ms(600)));
+    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (600_000, 0));
+    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (700_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn reset_after_a_huge_delay_saturates_instead_of_panicking() {
+    let mut timer = Timer::periodic(ms(100));
+    timer.reset_after(Duration::MAX);
+    assert!(timer.is_running());
+    assert_eq!(timer.deadline(), None, "beyond the end of the time line");
+    assert_eq!(poll_once(&mut timer), None);
+    timer.reset();
+    assert!(timer.tick().await.is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stream_yields_ticks_ends_while_stopped_and_resumes_after_reset() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    assert_eq!(timer.size_hint(), (usize::MAX, None));
+    assert_eq!(offsets(start, next(&mut timer).await.unwrap()), (10_000, 0));
+    assert_eq!(offsets(start, next(&mut timer).await.unwrap()), (20_000, 0));
+    timer.stop();
+    assert_eq!(timer.size_hint(), (0, Some(0)));
+    assert_eq!(next(&mut timer).await, None);
+    assert_eq!(next(&mut timer).await, None);
+    timer.reset();
+    assert_eq!(offsets(start, next(&mut timer).await.unwrap()), (30_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_timer_drops_out_of_select() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    let mut other = Timer::periodic(ms(25));
+    let (mut ticks, mut others) = (0, 0);
+    loop {
+        tokio::select! {
+            Some(_) = timer.tick() => {
+                ticks += 1;
+                if ticks == 3 {
+                    timer.stop();
+                }
+            }
+            Some(_) = other.tick() => {
+                others += 1;
+                if others == 4 {
+                    other.stop();
+                }
+            }
+            else => break,
+        }
+    }
+    assert_eq!((ticks, others), (3, 4));
+    assert_eq!(Instant::now(), start + ms(100), "the loop ended with the last tick of `other`");
+}
+
+// --- stalls ------------------------------------------------------------------------
+
+/// Starts a 10 ms timer, stalls the receiver for 1234 ms, then receives 5 ticks.
+async fn after_stall(policy: impl MissedTickPolicy) -> Vec<(u64, u64)> {
+    let start = Instant::now();
+    let mut timer = Timer::new(ms(10), policy);
+    advance(ms(1234)).await;
+    let mut ticks = Vec::new();
+    for _ in 0..5 {
+        ticks.push(offsets(start, timer.tick().await.unwrap()));
+    }
+    ticks
+}
+
+#[tokio::test(start_paused = true)]
+async fn trigger_all_missed_bursts_with_decreasing_drift_then_keeps_phase() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    advance(ms(1234)).await;
+    // 123 ticks were due (10 ms … 1230 ms); all come at once, 1224 ms … 4 ms late.
+    for k in 1..=123u64 {
+        let tick = timer.tick().await.unwrap();
+        assert_eq!(offsets(start, tick), (k * 10_000, 1_234_000 - k * 10_000));
+        assert_eq!(tick.fired_at(), start + ms(1234));
+    }
+    assert_eq!(Instant::now(), start + ms(1234), "the burst takes no time");
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_240_000, 0));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_250_000, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_missed_and_resync_delivers_one_late_tick_then_keeps_phase() {
+    assert_eq!(
+        after_stall(SkipMissedAndResync).await,
+        [(10_000, 1_224_000), (1_240_000, 0), (1_250_000, 0), (1_260_000, 0), (1_270_000, 0)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_missed_and_drift_delivers_one_late_tick_then_moves_phase() {
+    assert_eq!(
+        after_stall(SkipMissedAndDrift::default()).await,
+        [(10_000, 1_224_000), (1_244_000, 0), (1_254_000, 0), (1_264_000, 0), (1_274_000, 0)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn skip_missed_and_drift_forgives_delays_within_tolerance() {
+    let start = Instant::now();
+    let mut timer = Timer::new(ms(10), SkipMissedAndDrift::new(ms(3)));
+    assert_eq!(offsets(start, tick_at(&mut timer, start + ms(13)).await), (10_000, 3_000));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
+    assert_eq!(offsets(start, tick_at(&mut timer, start + us(33_001)).await), (30_000, 3_001));
+    // Due at 43.001 ms. The paused clock, idle at 33.001 ms, advances by whole
+    // milliseconds of its timer wheel (from tick 33 to tick 44): it lands on 44.001 ms.
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (43_001, 1_000));
+}
+
+// --- custom policies ---------------------------------------------------------------
+
+#[derive(Debug)]
+struct Always(u64);
+
+impl MissedTickPolicy for Always {
+    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
+        self.0
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_policy_answering_zero_fires_at_once_with_the_matching_drift() {
+    let start = Instant::now();
+    let mut timer = Timer::new(ms(10), Always(0));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 0));
+    for _ in 0..1000 {
+        // Due at the start of the time line, fired at 10 ms: 10 ms late, and no time passes.
+        assert_eq!(offsets(start, timer.tick().await.unwrap()), (0, 10_000));
+    }
+    assert_eq!(Instant::now(), start + ms(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
+    let mut timer = Timer::new(ms(10), Always(u64::MAX));
+    assert!(timer.tick().await.is_some());
+    assert!(timer.is_running());
+    assert_eq!(timer.deadline(), None);
+    advance(Duration::from_secs(86_400 * 365)).await;
+    assert_eq!(poll_once(&mut timer), None, "never due");
+    let elapsed = tokio::time::timeout(Duration::from_secs(3600), timer.tick()).await;
+    assert!(elapsed.is_err(), "still not due an hour later");
+    timer.reset();
+    assert!(timer.tick().await.is_some());
+}
+
+#[derive(Debug)]
+struct Now;
+
+impl MissedTickPolicy for Now {
+    fn calculate_next_tick_time(&self, _: u64, _: u64, now: u64) -> u64 {
+        now
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_policy_answering_now_fires_at_once_with_zero_drift() {
+    let start = Instant::now();
+    let mut timer = Timer::new(ms(10), Now);
+    for _ in 0..100 {
+        assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 0));
+    }
+}
+
+/// Records what the timer asks, to check the promises the trait makes to policies.
+#[derive(Debug, Default)]
+struct Recorder(std::sync::Mutex<Vec<(u64, u64, u64)>>);
+
+impl MissedTickPolicy for Recorder {
+    fn calculate_next_tick_time(&self, interval: u64, scheduled: u64, now: u64) -> u64 {
+        self.0.lock().unwrap().push((interval, scheduled, now));
+        TriggerAllMissed.calculate_next_tick_time(interval, scheduled, now)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn policies_are_asked_in_microseconds_with_now_not_before_scheduled() {
+    let recorder = Arc::new(Recorder::default());
+    let start = Instant::now();
+    let mut timer = Timer::new(us(2_500), recorder.clone());
+    timer.tick().await.unwrap(); // due at 2.5 ms: the paused clock lands on 3 ms
+    tick_at(&mut timer, start + us(7_777)).await;
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        [(2_500, 2_500, 3_000), (2_500, 5_000, 7_777)]
+    );
+}
+
+#[derive(Debug)]
+struct Panics;
+
+impl MissedTickPolicy for Panics {
+    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
+        panic!("policy failure")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_policy_leaves_the_timer_stopped() {
+    let mut timer = Timer::new(ms(10), Panics);
+    advance(ms(10)).await;
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut timer)));
+    assert!(caught.is_err());
+    assert!(!timer.is_running());
+    assert_eq!(timer.tick().await, None);
+}
+
+// --- cancel safety and fairness ----------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn tick_is_cancel_safe_in_a_select_loop() {
+    // Another branch wins nine times out of ten, and now and then the loop stalls for
+    // several intervals; not one tick may be lost or duplicated.
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    let mut busy = tokio::time::interval(ms(1));
+    let mut expected = 1u64;
+    let mut busy_wins = 0u64;
+    while expected <= 10_000 {
+        tokio::select! {
+            biased;
+            _ = busy.tick() => {
+                busy_wins += 1;
+                if busy_wins % 997 == 0 {
+                    advance(ms(35)).await;
+                }
+            }
+            tick = timer.tick() => {
+                let (scheduled, _) = offsets(start, tick.unwrap());
+                assert_eq!(scheduled, expected * 10_000);
+                expected += 1;
+            }
+        }
+    }
+    assert!(busy_wins > 9 * 10_000, "the other branch won most of the time: {busy_wins}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_a_pending_tick_future_loses_nothing() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    for _ in 0..3 {
+        let pending = tokio::time::timeout(ms(3), timer.tick()).await;
+        assert!(pending.is_err());
+    }
+    advance(ms(6)).await;
+    // 15 ms have passed: the 10 ms tick is due, and comes once.
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 5_000));
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
+}
+
+async fn burst_does_not_starve_other_tasks() {
+    const TICKS: u64 = 1_000_000;
+    let delivered = Arc::new(AtomicU64::new(0));
+    let seen_mid_burst = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let (delivered, seen) = (delivered.clone(), seen_mid_burst.clone());
+        tokio::spawn(async move {
+            loop {
+                let n = delivered.load(Ordering::Relaxed);
+                if n >= TICKS {
+                    break;
+                }
+                if n > 0 {
+                    seen.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let start = Instant::now();
+    let mut timer = Timer::periodic(us(1_000));
+    advance(Duration::from_secs(1_000)).await; // a million ticks are overdue
+    let consumer = tokio::spawn({
+        let delivered = delivered.clone();
+        async move {
+            for k in 1..=TICKS {
+                let tick = timer.tick().await.unwrap();
+                debug_assert_eq!(tick.scheduled(), start + us(k * 1_000));
+                delivered.store(k, Ordering::Relaxed);
+            }
+            timer
+        }
+    });
+    let mut timer = consumer.await.unwrap();
+    watcher.await.unwrap();
+    assert_eq!(Instant::now(), start + Duration::from_secs(1_000), "the burst takes no time");
+    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_000_001_000, 0));
+    // The watcher ran while the burst was under way, not only before or after it.
+    assert!(seen_mid_burst.load(Ordering::Relaxed) > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_million_overdue_ticks_do_not_starve_other_tasks_current_thread() {
+    burst_does_not_starve_other_tasks().await;
+}
+
+// --- construction errors -----------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn the_builder_names_every_bad_value() {
+    let b = Timer::builder;
+    let cases: [(TimerBuilder, Error); 5] = [
+        (b(Duration::ZERO), Error::IntervalTooShort(Duration::ZERO)),
+        (b(Duration::from_nanos(999)), Error::IntervalTooShort(Duration::from_nanos(999))),
+        (b(Duration::MAX), Error::IntervalTooLong(Duration::MAX)),
+        (
+            b(ms(1)).start_delay(ms(5)).auto_start(false),
+            Error::StartDelayWithoutAutoStart(ms(5)),
+        ),
+        (b(ms(1)).start_delay(Duration::MAX), Error::StartDelayTooLong(Duration::MAX)),
+    ];
+    for (builder, expected) in cases {
+        assert_eq!(builder.build().unwrap_err(), expected);
+    }
+    assert_eq!(
+        Error::IntervalTooLong(Duration::MAX).to_string(),
+        format!("interval {:?} is longer than the longest supported interval of u64::MAX µs", Duration::MAX)
+    );
+    assert_eq!(
+        Error::StartDelayWithoutAutoStart(ms(5)).to_string(),
+        "start delay 5ms needs auto_start(true); a timer built with auto_start(false) starts \
+         on its first reset() or poll, use reset_after(delay) instead"
+    );
+}
+
+#[test]
+fn building_with_auto_start_outside_a_runtime_is_an_error() {
+    assert_eq!(Timer::builder(ms(1)).build().unwrap_err(), Error::NoRuntime);
+}
+
+#[test]
+#[should_panic(expected = "interval 0ns is shorter than the 1µs resolution of the timer")]
+fn periodic_panics_naming_a_zero_interval() {
+    let _ = Timer::periodic(Duration::ZERO);
+}
+
+#[test]
+#[should_panic(expected = "auto_start(true) needs a tokio runtime")]
+fn timeout_panics_outside_a_runtime() {
+    let _ = Timer::timeout(ms(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_extreme_intervals_are_accepted() {
+    let start = Instant::now();
+    let mut fastest = Timer::periodic(us(1));
+    let tick = fastest.tick().await.unwrap();
+    // Due at 1 µs; the paused clock's timer wheel wakes on the next millisecond.
+    assert_eq!(offsets(start, tick), (1, 999));
+    assert_eq!(fastest.interval(), us(1));
+
+    let slowest = Timer::periodic(us(u64::MAX - 1));
+    assert_eq!(slowest.interval(), us(u64::MAX - 1));
+    let never = Timer::periodic(us(u64::MAX));
+    assert_eq!(never.deadline(), None, "u64::MAX µs is the end of the time line");
+}
+
+// --- traits --------------------------------------------------------------------------
+
+#[test]
+fn timer_and_friends_implement_the_expected_traits() {
+    fn send_sync_unpin_debug<T: Send + Sync + Unpin + std::fmt::Debug>() {}
+    fn copy_eq<T: Copy + PartialEq + std::fmt::Debug>() {}
+    fn policy<T: MissedTickPolicy + Clone + Default>() {}
+    send_sync_unpin_debug::<Timer>();
+    send_sync_unpin_debug::<TimerBuilder>();
+    send_sync_unpin_debug::<NextTick<'static>>();
+    send_sync_unpin_debug::<Error>();
+    copy_eq::<Tick>();
+    policy::<TriggerAllMissed>();
+    policy::<SkipMissedAndResync>();
+    policy::<SkipMissedAndDrift>();
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    error::<Error>();
+}
+
+#[tokio::test(start_paused = true)]
+async fn debug_output_names_interval_policy_and_state() {
+    let mut timer = Timer::builder(ms(5)).auto_start(false).build().unwrap();
+    assert_eq!(
+        format!("{timer:?}"),
+        "Timer { interval: 5ms, missed_tick_policy: TriggerAllMissed, state: NotStarted, .. }"
+    );
+    timer.stop();
+    assert_eq!(
+        format!("{timer:?}"),
+        "Timer { interval: 5ms, missed_tick_policy: TriggerAllMissed, state: Stopped, .. }"
+    );
+}
