@@ -407,7 +407,9 @@ impl Timer {
                     }
                     sleep
                 }
-                None => self.sleep.insert(Box::pin(tokio::time::sleep_until(scheduled))),
+                None => self
+                    .sleep
+                    .insert(Box::pin(tokio::time::sleep_until(scheduled))),
             };
             // Sleep takes its own unit of cooperative budget.
             ready!(sleep.as_mut().poll(cx));

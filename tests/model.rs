@@ -30,7 +30,9 @@ impl Policy {
         match self {
             Policy::TriggerAllMissed => scheduled + interval,
             Policy::SkipMissedAndResync => now + (interval - (now - scheduled) % interval),
-            Policy::SkipMissedAndDrift { tolerance } if now - scheduled > tolerance => now + interval,
+            Policy::SkipMissedAndDrift { tolerance } if now - scheduled > tolerance => {
+                now + interval
+            }
             Policy::SkipMissedAndDrift { .. } => scheduled + interval,
         }
     }
@@ -55,7 +57,10 @@ enum Op {
 enum State {
     NotStarted,
     /// The next tick is due at `origin + next` (µs since the runtime started).
-    Running { origin: u64, next: u64 },
+    Running {
+        origin: u64,
+        next: u64,
+    },
     Stopped,
 }
 
@@ -69,7 +74,10 @@ struct Model {
 
 impl Model {
     fn start(&mut self, delay: u64) {
-        self.state = State::Running { origin: self.now, next: delay + self.interval };
+        self.state = State::Running {
+            origin: self.now,
+            next: delay + self.interval,
+        };
     }
 
     /// The tick the timer delivers now, if one is due, as (scheduled, drift).
@@ -77,12 +85,17 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next } = self.state else { return None };
+        let State::Running { origin, next } = self.state else {
+            return None;
+        };
         let now = self.now - origin;
         if now < next {
             return None;
         }
-        self.state = State::Running { origin, next: self.policy.next(self.interval, next, now) };
+        self.state = State::Running {
+            origin,
+            next: self.policy.next(self.interval, next, now),
+        };
         Some((origin + next, now - next))
     }
 
@@ -99,7 +112,9 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next } = self.state else { return None };
+        let State::Running { origin, next } = self.state else {
+            return None;
+        };
         if self.now < origin + next {
             self.now = self.wake_for(origin + next);
         }
@@ -146,8 +161,9 @@ fn build(interval: u64, policy: Policy, start: Option<u64>) -> Timer {
     let builder = match policy {
         Policy::TriggerAllMissed => builder.missed_tick_policy(TriggerAllMissed),
         Policy::SkipMissedAndResync => builder.missed_tick_policy(SkipMissedAndResync),
-        Policy::SkipMissedAndDrift { tolerance } => builder
-            .missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance))),
+        Policy::SkipMissedAndDrift { tolerance } => {
+            builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
+        }
     };
     match start {
         Some(delay) => builder.start_delay(Duration::from_micros(delay)),
@@ -171,10 +187,16 @@ fn check(
     runtime.block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
-        let seen = |tick: Option<Tick>| tick.map(|t| (at(t.scheduled()), t.drift().as_micros() as u64));
+        let seen =
+            |tick: Option<Tick>| tick.map(|t| (at(t.scheduled()), t.drift().as_micros() as u64));
 
         let mut timer = build(interval, policy, start);
-        let mut model = Model { interval, policy, state: State::NotStarted, now: 0 };
+        let mut model = Model {
+            interval,
+            policy,
+            state: State::NotStarted,
+            now: 0,
+        };
         if let Some(delay) = start {
             model.start(delay);
         }
@@ -186,7 +208,13 @@ fn check(
                 }
                 Op::Tick => {
                     let expected = model.tick();
-                    prop_assert_eq!(seen(timer.tick().await), expected, "step {}: {:?}", step, op);
+                    prop_assert_eq!(
+                        seen(timer.tick().await),
+                        expected,
+                        "step {}: {:?}",
+                        step,
+                        op
+                    );
                 }
                 Op::Next => {
                     let expected = model.tick();
@@ -201,7 +229,11 @@ fn check(
                         Poll::Ready(tick) => Some(seen(tick)),
                         Poll::Pending => None,
                     };
-                    let expected = if stopped { Some(None) } else { expected.map(Some) };
+                    let expected = if stopped {
+                        Some(None)
+                    } else {
+                        expected.map(Some)
+                    };
                     prop_assert_eq!(got, expected, "step {}: {:?}", step, op);
                 }
                 Op::Reset => {
@@ -217,8 +249,20 @@ fn check(
                     model.state = State::Stopped;
                 }
             }
-            prop_assert_eq!(at(Instant::now()), model.now, "clock after step {}: {:?}", step, op);
-            prop_assert_eq!(timer.deadline().map(at), model.deadline(), "step {}: {:?}", step, op);
+            prop_assert_eq!(
+                at(Instant::now()),
+                model.now,
+                "clock after step {}: {:?}",
+                step,
+                op
+            );
+            prop_assert_eq!(
+                timer.deadline().map(at),
+                model.deadline(),
+                "step {}: {:?}",
+                step,
+                op
+            );
             prop_assert_eq!(timer.is_running(), model.deadline().is_some());
         }
         Ok(())

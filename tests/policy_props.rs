@@ -106,10 +106,23 @@ fn the_edges_saturate() {
     assert_eq!(TriggerAllMissed.calculate_next_tick_time(m, m, m), m);
     assert_eq!(TriggerAllMissed.calculate_next_tick_time(2, m - 1, m), m);
     assert_eq!(SkipMissedAndResync.calculate_next_tick_time(m, 0, m), m);
-    assert_eq!(SkipMissedAndResync.calculate_next_tick_time(10, m - 25, m - 5), m);
-    assert_eq!(SkipMissedAndResync.calculate_next_tick_time(10, m - 35, m - 15), m - 5);
+    assert_eq!(
+        SkipMissedAndResync.calculate_next_tick_time(10, m - 25, m - 5),
+        m
+    );
+    assert_eq!(
+        SkipMissedAndResync.calculate_next_tick_time(10, m - 35, m - 15),
+        m - 5
+    );
     let drift = SkipMissedAndDrift::default();
     assert_eq!(drift.calculate_next_tick_time(m, 0, 1), m);
-    assert_eq!(SkipMissedAndDrift::new(Duration::MAX).delay_tolerance(), Duration::from_micros(m));
-    assert_eq!(SkipMissedAndResync.calculate_next_tick_time(0, 5, 7), 8, "a zero interval counts as 1");
+    assert_eq!(
+        SkipMissedAndDrift::new(Duration::MAX).delay_tolerance(),
+        Duration::from_micros(m)
+    );
+    assert_eq!(
+        SkipMissedAndResync.calculate_next_tick_time(0, 5, 7),
+        8,
+        "a zero interval counts as 1"
+    );
 }

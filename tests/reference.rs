@@ -46,12 +46,12 @@ async fn skip_missed_and_drift_walkthrough() {
     assert_eq!(
         ticks,
         [
-            (0, 0),      // 1. T0 on time
-            (1000, 200), // 2. 0.2 s late, over the tolerance: the schedule moves to 2.2
-            (2200, 100), // 3. 0.1 s late, within the tolerance: next still at 3.2
+            (0, 0),       // 1. T0 on time
+            (1000, 200),  // 2. 0.2 s late, over the tolerance: the schedule moves to 2.2
+            (2200, 100),  // 3. 0.1 s late, within the tolerance: next still at 3.2
             (3200, 1100), // 4. 1.1 s late: moves to 5.3, T4.2 skipped
-            (5300, 0),   // 5. T5.3 on time
-            (6300, 0),   //    and T6.3
+            (5300, 0),    // 5. T5.3 on time
+            (6300, 0),    //    and T6.3
         ]
     );
 }
@@ -82,7 +82,15 @@ async fn trigger_all_missed_walkthrough() {
     let timer = Timer::periodic(Duration::from_secs(1));
     let ticks = replay(
         timer,
-        &[None, Some(1200), Some(2300), Some(4300), None, Some(5100), None],
+        &[
+            None,
+            Some(1200),
+            Some(2300),
+            Some(4300),
+            None,
+            Some(5100),
+            None,
+        ],
     )
     .await;
     assert_eq!(
@@ -105,7 +113,10 @@ async fn timeout_accumulates_drift() {
     // moves the schedule by its whole lateness.
     let timer = Timer::timeout(Duration::from_secs(1));
     let ticks = replay(timer, &[None, Some(1001), None, Some(3500), None]).await;
-    assert_eq!(ticks, [(0, 0), (1000, 1), (2001, 0), (3001, 499), (4500, 0)]);
+    assert_eq!(
+        ticks,
+        [(0, 0), (1000, 1), (2001, 0), (3001, 499), (4500, 0)]
+    );
 }
 
 /// The custom policy of the reference, as written there.
@@ -128,9 +139,21 @@ async fn wait_one_more_second() {
 #[test]
 fn policies_match_the_reference_formulas_in_microseconds() {
     let s = 1_000_000;
-    assert_eq!(TriggerAllMissed.calculate_next_tick_time(s, 3 * s, 4_300_000), 4 * s);
-    assert_eq!(SkipMissedAndResync.calculate_next_tick_time(s, 3 * s, 4_300_000), 5 * s);
+    assert_eq!(
+        TriggerAllMissed.calculate_next_tick_time(s, 3 * s, 4_300_000),
+        4 * s
+    );
+    assert_eq!(
+        SkipMissedAndResync.calculate_next_tick_time(s, 3 * s, 4_300_000),
+        5 * s
+    );
     let drift = SkipMissedAndDrift::new(Duration::from_millis(100));
-    assert_eq!(drift.calculate_next_tick_time(s, 2_200_000, 2_300_000), 3_200_000);
-    assert_eq!(drift.calculate_next_tick_time(s, 3_200_000, 4_300_000), 5_300_000);
+    assert_eq!(
+        drift.calculate_next_tick_time(s, 2_200_000, 2_300_000),
+        3_200_000
+    );
+    assert_eq!(
+        drift.calculate_next_tick_time(s, 3_200_000, 4_300_000),
+        5_300_000
+    );
 }

@@ -31,7 +31,11 @@ fn poll_once(timer: &mut Timer) -> Option<Option<Tick>> {
 async fn first_tick_is_one_interval_after_start() {
     let start = Instant::now();
     let mut timer = Timer::periodic(ms(100));
-    assert_eq!(poll_once(&mut timer), None, "unlike tokio's interval, no immediate tick");
+    assert_eq!(
+        poll_once(&mut timer),
+        None,
+        "unlike tokio's interval, no immediate tick"
+    );
     let tick = timer.tick().await.unwrap();
     assert_eq!(offsets(start, tick), (100_000, 0));
     assert_eq!(Instant::now(), start + ms(100));
@@ -40,7 +44,10 @@ async fn first_tick_is_one_interval_after_start() {
 #[tokio::test(start_paused = true)]
 async fn start_delay_adds_to_the_first_tick_only() {
     let start = Instant::now();
-    let mut timer = Timer::builder(ms(100)).start_delay(ms(250)).build().unwrap();
+    let mut timer = Timer::builder(ms(100))
+        .start_delay(ms(250))
+        .build()
+        .unwrap();
     assert_eq!(timer.deadline(), Some(start + ms(350)));
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (350_000, 0));
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (450_000, 0));
@@ -53,7 +60,11 @@ async fn without_auto_start_the_first_poll_starts_the_timer() {
     assert_eq!(timer.deadline(), None);
     advance(ms(1000)).await;
     let start = Instant::now();
-    assert_eq!(poll_once(&mut timer), None, "the first poll starts it, no tick missed");
+    assert_eq!(
+        poll_once(&mut timer),
+        None,
+        "the first poll starts it, no tick missed"
+    );
     assert!(timer.is_running());
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (100_000, 0));
 }
@@ -91,7 +102,11 @@ async fn stop_ends_ticks_until_reset() {
     assert_eq!(timer.deadline(), None);
     assert_eq!(timer.tick().await, None);
     advance(ms(1000)).await;
-    assert_eq!(timer.tick().await, None, "polling does not restart a stopped timer");
+    assert_eq!(
+        timer.tick().await,
+        None,
+        "polling does not restart a stopped timer"
+    );
 
     let restart = Instant::now();
     timer.reset();
@@ -169,7 +184,11 @@ async fn a_stopped_timer_drops_out_of_select() {
         }
     }
     assert_eq!((ticks, others), (3, 4));
-    assert_eq!(Instant::now(), start + ms(100), "the loop ended with the last tick of `other`");
+    assert_eq!(
+        Instant::now(),
+        start + ms(100),
+        "the loop ended with the last tick of `other`"
+    );
 }
 
 // --- stalls ------------------------------------------------------------------------
@@ -206,7 +225,13 @@ async fn trigger_all_missed_bursts_with_decreasing_drift_then_keeps_phase() {
 async fn skip_missed_and_resync_delivers_one_late_tick_then_keeps_phase() {
     assert_eq!(
         after_stall(SkipMissedAndResync).await,
-        [(10_000, 1_224_000), (1_240_000, 0), (1_250_000, 0), (1_260_000, 0), (1_270_000, 0)]
+        [
+            (10_000, 1_224_000),
+            (1_240_000, 0),
+            (1_250_000, 0),
+            (1_260_000, 0),
+            (1_270_000, 0)
+        ]
     );
 }
 
@@ -214,7 +239,13 @@ async fn skip_missed_and_resync_delivers_one_late_tick_then_keeps_phase() {
 async fn skip_missed_and_drift_delivers_one_late_tick_then_moves_phase() {
     assert_eq!(
         after_stall(SkipMissedAndDrift::default()).await,
-        [(10_000, 1_224_000), (1_244_000, 0), (1_254_000, 0), (1_264_000, 0), (1_274_000, 0)]
+        [
+            (10_000, 1_224_000),
+            (1_244_000, 0),
+            (1_254_000, 0),
+            (1_264_000, 0),
+            (1_274_000, 0)
+        ]
     );
 }
 
@@ -222,9 +253,15 @@ async fn skip_missed_and_drift_delivers_one_late_tick_then_moves_phase() {
 async fn skip_missed_and_drift_forgives_delays_within_tolerance() {
     let start = Instant::now();
     let mut timer = Timer::new(ms(10), SkipMissedAndDrift::new(ms(3)));
-    assert_eq!(offsets(start, tick_at(&mut timer, start + ms(13)).await), (10_000, 3_000));
+    assert_eq!(
+        offsets(start, tick_at(&mut timer, start + ms(13)).await),
+        (10_000, 3_000)
+    );
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
-    assert_eq!(offsets(start, tick_at(&mut timer, start + us(33_001)).await), (30_000, 3_001));
+    assert_eq!(
+        offsets(start, tick_at(&mut timer, start + us(33_001)).await),
+        (30_000, 3_001)
+    );
     // Due at 43.001 ms. The paused clock, idle at 33.001 ms, advances by whole
     // milliseconds of its timer wheel (from tick 33 to tick 44): it lands on 44.001 ms.
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (43_001, 1_000));
@@ -355,7 +392,10 @@ async fn tick_is_cancel_safe_in_a_select_loop() {
             }
         }
     }
-    assert!(busy_wins > 9 * 10_000, "the other branch won most of the time: {busy_wins}");
+    assert!(
+        busy_wins > 9 * 10_000,
+        "the other branch won most of the time: {busy_wins}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -407,8 +447,15 @@ async fn burst_does_not_starve_other_tasks() {
     });
     let mut timer = consumer.await.unwrap();
     watcher.await.unwrap();
-    assert_eq!(Instant::now(), start + Duration::from_secs(1_000), "the burst takes no time");
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_000_001_000, 0));
+    assert_eq!(
+        Instant::now(),
+        start + Duration::from_secs(1_000),
+        "the burst takes no time"
+    );
+    assert_eq!(
+        offsets(start, timer.tick().await.unwrap()),
+        (1_000_001_000, 0)
+    );
     // The watcher ran while the burst was under way, not only before or after it.
     assert!(seen_mid_burst.load(Ordering::Relaxed) > 0);
 }
@@ -425,20 +472,29 @@ async fn the_builder_names_every_bad_value() {
     let b = Timer::builder;
     let cases: [(TimerBuilder, Error); 5] = [
         (b(Duration::ZERO), Error::IntervalTooShort(Duration::ZERO)),
-        (b(Duration::from_nanos(999)), Error::IntervalTooShort(Duration::from_nanos(999))),
+        (
+            b(Duration::from_nanos(999)),
+            Error::IntervalTooShort(Duration::from_nanos(999)),
+        ),
         (b(Duration::MAX), Error::IntervalTooLong(Duration::MAX)),
         (
             b(ms(1)).start_delay(ms(5)).auto_start(false),
             Error::StartDelayWithoutAutoStart(ms(5)),
         ),
-        (b(ms(1)).start_delay(Duration::MAX), Error::StartDelayTooLong(Duration::MAX)),
+        (
+            b(ms(1)).start_delay(Duration::MAX),
+            Error::StartDelayTooLong(Duration::MAX),
+        ),
     ];
     for (builder, expected) in cases {
         assert_eq!(builder.build().unwrap_err(), expected);
     }
     assert_eq!(
         Error::IntervalTooLong(Duration::MAX).to_string(),
-        format!("interval {:?} is longer than the longest supported interval of u64::MAX µs", Duration::MAX)
+        format!(
+            "interval {:?} is longer than the longest supported interval of u64::MAX µs",
+            Duration::MAX
+        )
     );
     assert_eq!(
         Error::StartDelayWithoutAutoStart(ms(5)).to_string(),
@@ -476,7 +532,11 @@ async fn the_extreme_intervals_are_accepted() {
     let slowest = Timer::periodic(us(u64::MAX - 1));
     assert_eq!(slowest.interval(), us(u64::MAX - 1));
     let never = Timer::periodic(us(u64::MAX));
-    assert_eq!(never.deadline(), None, "u64::MAX µs is the end of the time line");
+    assert_eq!(
+        never.deadline(),
+        None,
+        "u64::MAX µs is the end of the time line"
+    );
 }
 
 // --- traits --------------------------------------------------------------------------
