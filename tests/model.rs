@@ -7,9 +7,11 @@
 //! wheel, from the wheel tick `floor(now)` to the tick `ceil(d)` (both in milliseconds
 //! since the runtime started), so the clock lands on `now + (ceil(d) - floor(now)) ms`.
 
+mod common;
+
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -101,7 +103,7 @@ impl Model {
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
     fn wake_for(&self, due: u64) -> u64 {
-        let ceil_ms = due.div_ceil(1000);
+        let ceil_ms = (due + 999) / 1000;
         let floor_ms = self.now / 1000;
         self.now + (ceil_ms - floor_ms) * 1000
     }
@@ -224,7 +226,8 @@ fn check(
                 Op::PollOnce => {
                     let stopped = model.state == State::Stopped;
                     let expected = model.fire_if_due();
-                    let mut cx = Context::from_waker(Waker::noop());
+                    let waker = common::noop_waker();
+                    let mut cx = Context::from_waker(&waker);
                     let got = match timer.poll_tick(&mut cx) {
                         Poll::Ready(tick) => Some(seen(tick)),
                         Poll::Pending => None,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::{ms, offsets, tick_at, us};
+use common::{ms, noop_waker, offsets, tick_at, us};
 use futures_core::Stream;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Error, NextTick, Tick, Timer, TimerBuilder};
@@ -18,7 +18,8 @@ use tokio::time::{advance, Instant};
 
 /// Polls once with a waker that does nothing: `Some(result)` if ready.
 fn poll_once(timer: &mut Timer) -> Option<Option<Tick>> {
-    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
     match timer.poll_tick(&mut cx) {
         Poll::Ready(tick) => Some(tick),
         Poll::Pending => None,
