@@ -227,21 +227,22 @@ impl MissedTickPolicy for SkipMissedAndResync {
 /// due at 0:
 ///
 /// ```text
-/// time     0     1     2     3     4     5     6
-///          |     |     |     |     |     |     |
-/// due      T0    T1.2  T2.2  T3.2  T4.2  T5.3  T6.3
-/// fired    T0     T1.2   T2.2        T4.2  T5.3  T6.3   (T3.2 skipped)
-///               1.2    2.3         4.3   5.3   6.3
+/// time (s)  0         1         2         3         4         5         6
+///           |         |         |         |         |         |         |
+/// due       T0        T1          T2        T3                   T4        T5
+/// fired     T0          T1         T2                  T3        T4        T5
+/// drift     0           0.2        0.1                 1.1       0         0
+/// skipped                                             4.2
 /// ```
 ///
 /// 1. T0 fires at 0, on time.
-/// 2. The tick due at 1 is received at 1.2: 0.2 s late, over the tolerance, so the schedule
-///    moves: the next tick is due at 2.2.
-/// 3. That tick is received at 2.3: 0.1 s late, within the tolerance, so the schedule does
-///    not move: the next is due at 3.2.
-/// 4. That tick is received at 4.3: 1.1 s late. The schedule moves again, and the tick
-///    that would have been due at 4.2 is skipped: the next is due at 5.3.
-/// 5. Ticks at 5.3 and 6.3 fire on time.
+/// 2. T1, due at 1, is received at 1.2: 0.2 s late, over the tolerance, so the schedule
+///    moves: T2 is due at 2.2.
+/// 3. T2 is received at 2.3: 0.1 s late, within the tolerance, so the schedule does not
+///    move: T3 is due at 3.2.
+/// 4. T3 is received at 4.3: 1.1 s late. The schedule moves again, and the tick that would
+///    have been due at 4.2 is skipped: T4 is due at 5.3.
+/// 5. T4 and T5 fire on time, at 5.3 and 6.3.
 ///
 /// ```
 /// use std::time::Duration;
@@ -252,7 +253,7 @@ impl MissedTickPolicy for SkipMissedAndResync {
 /// assert_eq!(policy.calculate_next_tick_time(1_000_000, 2_200_000, 2_300_000), 3_200_000);
 /// assert_eq!(policy.calculate_next_tick_time(1_000_000, 3_200_000, 4_300_000), 5_300_000);
 /// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct SkipMissedAndDrift {
     delay_tolerance_us: u64,
 }
@@ -296,6 +297,15 @@ impl SkipMissedAndDrift {
     #[must_use]
     pub const fn delay_tolerance(&self) -> Duration {
         Duration::from_micros(self.delay_tolerance_us)
+    }
+}
+
+/// Shows the tolerance as a `Duration`: `SkipMissedAndDrift { delay_tolerance: 100ms }`.
+impl Debug for SkipMissedAndDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SkipMissedAndDrift")
+            .field("delay_tolerance", &self.delay_tolerance())
+            .finish()
     }
 }
 

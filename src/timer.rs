@@ -41,7 +41,7 @@ impl Tick {
     /// How late the tick fired: the time it was received minus the time it was due.
     ///
     /// Never negative, and a whole number of microseconds: the timer keeps time in
-    /// microseconds (see the crate's `Precision` section).
+    /// microseconds (see [Precision](crate#precision)).
     ///
     /// # Examples
     ///
@@ -563,7 +563,7 @@ impl Timer {
     /// let timer = Timer::timeout(Duration::from_secs(1));
     /// assert_eq!(
     ///     format!("{:?}", timer.missed_tick_policy()),
-    ///     "SkipMissedAndDrift { delay_tolerance_us: 0 }",
+    ///     "SkipMissedAndDrift { delay_tolerance: 0ns }",
     /// );
     /// # }
     /// ```
@@ -641,10 +641,13 @@ impl futures_core::Stream for Timer {
         self.get_mut().poll_tick(cx)
     }
 
+    /// Endless while it will tick again; `(0, None)` while stopped (a reset revives it)
+    /// or past the end of its time line.
     fn size_hint(&self) -> (usize, Option<usize>) {
         match self.state {
-            State::Stopped => (0, Some(0)),
-            State::NotStarted | State::Running { .. } => (usize::MAX, None),
+            State::NotStarted => (usize::MAX, None),
+            State::Running { .. } if self.deadline().is_some() => (usize::MAX, None),
+            State::Running { .. } | State::Stopped => (0, None),
         }
     }
 }

@@ -154,7 +154,7 @@ async fn stream_yields_ticks_ends_while_stopped_and_resumes_after_reset() {
     assert_eq!(offsets(start, next(&mut timer).await.unwrap()), (10_000, 0));
     assert_eq!(offsets(start, next(&mut timer).await.unwrap()), (20_000, 0));
     timer.stop();
-    assert_eq!(timer.size_hint(), (0, Some(0)));
+    assert_eq!(timer.size_hint(), (0, None));
     assert_eq!(next(&mut timer).await, None);
     assert_eq!(next(&mut timer).await, None);
     timer.reset();
@@ -297,6 +297,7 @@ async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
     assert!(timer.tick().await.is_some());
     assert!(timer.is_running());
     assert_eq!(timer.deadline(), None);
+    assert_eq!(timer.size_hint(), (0, None));
     advance(Duration::from_secs(86_400 * 365)).await;
     assert_eq!(poll_once(&mut timer), None, "never due");
     let elapsed = tokio::time::timeout(Duration::from_secs(3600), timer.tick()).await;
