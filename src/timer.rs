@@ -145,6 +145,16 @@ enum State {
 /// [`reset`](Self::reset) or poll). [`stop`](Self::stop) stops it: receiving then yields
 /// `None` until it is reset. A reset restarts the schedule from the current time.
 ///
+/// # Runtimes
+///
+/// A timer waits on the timer driver of the tokio runtime that polls it when a wait
+/// begins, like a [`tokio::time::Sleep`]. It may move between tasks and threads freely.
+/// It may also move to another runtime: from its next wait on, it uses the runtime polling
+/// it. A wait that is already in progress stays with the runtime that began it for as long
+/// as that runtime lives (so a timer moved in the middle of a wait, away from a runtime
+/// that no longer runs, is woken late); once that runtime shuts down, the wait moves to
+/// the runtime polling it.
+///
 /// # Examples
 ///
 /// ```
@@ -402,7 +412,14 @@ impl Timer {
         if now < scheduled {
             let sleep = match &mut self.sleep {
                 Some(sleep) => {
-                    if sleep.deadline() != scheduled {
+                    if sleep.is_elapsed() {
+                        // Out of the timer wheel: it fired, or its runtime shut down. A new
+                        // `Sleep` (in place, no allocation) belongs to the runtime polling
+                        // now, so a timer whose first runtime is gone keeps working.
+                        sleep.set(tokio::time::sleep_until(scheduled));
+                    } else if sleep.deadline() != scheduled {
+                        // Still registered (say, a watchdog reset before it fired): moving
+                        // the deadline later is cheap.
                         sleep.as_mut().reset(scheduled);
                     }
                     sleep

@@ -1,0 +1,209 @@
+//! Many timers at once, timers that change hands, and runtimes that go away.
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{ms, offsets};
+use kadenz::Timer;
+use tokio::time::Instant;
+
+const TIMERS: u64 = 10_000;
+
+/// Ticks a periodic timer until a tick is due after `end`, checking every tick's schedule;
+/// returns how many ticks were due at or before `end`.
+async fn count_ticks(mut timer: Timer, end: Instant) -> u64 {
+    let interval = timer.interval();
+    let origin = timer.deadline().unwrap() - interval;
+    let mut count = 0u64;
+    while let Some(tick) = timer.tick().await {
+        if tick.scheduled() > end {
+            break;
+        }
+        count += 1;
+        assert_eq!(tick.scheduled(), origin + interval * count as u32);
+        assert_eq!(tick.fired_at(), tick.scheduled() + tick.drift());
+    }
+    count
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_timers_under_the_paused_clock() {
+    let start = Instant::now();
+    let end = start + Duration::from_secs(1);
+    let tasks: Vec<_> = (0..TIMERS)
+        .map(|i| {
+            let timer = Timer::periodic(ms(i % 50 + 1));
+            tokio::spawn(async move { (i, count_ticks(timer, end).await) })
+        })
+        .collect();
+    let mut total = 0;
+    for task in tasks {
+        let (i, count) = task.await.unwrap();
+        assert_eq!(count, 1000 / (i % 50 + 1), "timer {i}");
+        total += count;
+    }
+    // 200 timers of each interval from 1 to 50 ms.
+    let expected: u64 = (1..=50).map(|interval| 200 * (1000 / interval)).sum();
+    assert_eq!(total, expected);
+}
+
+#[test]
+fn ten_thousand_timers_on_a_multi_thread_runtime_and_the_real_clock() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let end = Instant::now() + ms(300);
+        let tasks: Vec<_> = (0..TIMERS)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let timer = Timer::periodic(ms(i % 20 + 5));
+                    let interval = timer.interval();
+                    let origin = timer.deadline().unwrap() - interval;
+                    let count = count_ticks(timer, end).await;
+                    // Every tick due by `end` came, and no other: the count is exact.
+                    let due =
+                        (end.duration_since(origin).as_micros() / interval.as_micros()) as u64;
+                    assert_eq!(count, due, "timer {i}");
+                    count
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for task in tasks {
+            total += task.await.unwrap();
+        }
+        assert!(total > 0);
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_moved_between_tasks_keeps_its_schedule() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(10));
+    let (to_second, from_first) = tokio::sync::oneshot::channel();
+    let first = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(offsets(start, timer.tick().await.unwrap()));
+        }
+        to_second.send(timer).unwrap();
+        seen
+    });
+    let second = tokio::spawn(async move {
+        let mut timer = from_first.await.unwrap();
+        tokio::time::sleep(ms(15)).await; // a hand-over takes a while
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            seen.push(offsets(start, timer.tick().await.unwrap()));
+        }
+        seen
+    });
+    assert_eq!(
+        first.await.unwrap(),
+        [(10_000, 0), (20_000, 0), (30_000, 0)]
+    );
+    assert_eq!(
+        second.await.unwrap(),
+        [(40_000, 5_000), (50_000, 0), (60_000, 0)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_dropped_while_a_tick_is_pending() {
+    let ticks = Arc::new(AtomicU64::new(0));
+    let task = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            let mut timer = Timer::periodic(ms(10));
+            loop {
+                timer.tick().await.unwrap();
+                ticks.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    tokio::time::sleep(ms(35)).await;
+    task.abort(); // drops the pending `tick()` future, then the timer
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert_eq!(ticks.load(Ordering::Relaxed), 3);
+    tokio::time::sleep(ms(100)).await; // nothing fires into the void
+}
+
+#[test]
+fn a_runtime_shut_down_with_live_timers() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let (mut kept, pending) = runtime.block_on(async {
+        let mut kept = Timer::periodic(ms(1));
+        kept.tick().await.unwrap();
+        let pending: Vec<_> = (0..100)
+            .map(|_| {
+                tokio::spawn(async {
+                    let mut timer = Timer::periodic(Duration::from_secs(3600));
+                    timer.tick().await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await; // let every task start waiting
+        (kept, pending)
+    });
+    drop(runtime); // tasks and their timers are dropped; nothing panics
+    drop(pending);
+    // A timer that outlived its runtime can still be stopped, reset and inspected.
+    kept.stop();
+    assert_eq!(kept.deadline(), None);
+    kept.reset();
+    assert!(kept.is_running());
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_timer_outlives_the_runtime_it_was_created_and_waited_on() {
+    let first = runtime();
+    let mut timer = first.block_on(async {
+        let mut timer = Timer::periodic(ms(20));
+        timer.tick().await.unwrap(); // registered with the first runtime's timer driver
+        timer
+    });
+    drop(first);
+    let second = runtime();
+    second.block_on(async {
+        let before = Instant::now();
+        let tick = timer.tick().await.unwrap();
+        assert!(
+            tick.scheduled() > before,
+            "it waited, woken by the second runtime"
+        );
+    });
+}
+
+#[test]
+fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
+    let first = runtime();
+    let mut timer = first.block_on(async {
+        let mut timer = Timer::periodic(ms(30));
+        let cancelled = tokio::time::timeout(ms(5), timer.tick()).await;
+        assert!(cancelled.is_err(), "the wait started, and was cancelled");
+        timer
+    });
+    drop(first);
+    let second = runtime();
+    second.block_on(async {
+        let before = Instant::now();
+        let tick = timer.tick().await.unwrap();
+        assert!(tick.scheduled() > before);
+    });
+}
