@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::sync::Arc;
-use std::task::{Wake, Waker};
+pub mod model;
+
+#[allow(unused_imports)] // not every test binary polls by hand
+pub use model::noop_waker;
+
 use std::time::Duration;
 
 use kadenz::{Tick, Timer};
@@ -31,14 +34,4 @@ pub async fn tick_at(timer: &mut Timer, at: Instant) -> Tick {
 pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     let scheduled = tick.scheduled().duration_since(origin).as_micros() as u64;
     (scheduled, tick.drift().as_micros() as u64)
-}
-
-/// A waker that does nothing, for polling once by hand. (`Waker::noop` is newer than the
-/// crate's minimum supported Rust version.)
-pub fn noop_waker() -> Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    Waker::from(Arc::new(Noop))
 }
