@@ -50,3 +50,14 @@ proptest! {
         }
     }
 }
+
+/// Found by the fuzz target: more than 128 ready polls in a row (tokio's cooperative budget
+/// per task poll) once made the runner compare a budget `Pending` with the model's tick.
+#[test]
+fn a_long_run_of_single_polls_matches_the_model() {
+    let mut ops = vec![Op::Advance(1_000)];
+    ops.extend([Op::PollOnce; 300]);
+    ops.push(Op::Tick);
+    run(1, Policy::TriggerAllMissed, Some(0), &ops).unwrap();
+    run(3, Policy::SkipMissedAndDrift { tolerance: 0 }, None, &ops).unwrap();
+}

@@ -414,6 +414,20 @@ async fn dropping_a_pending_tick_future_loses_nothing() {
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
 }
 
+#[tokio::test(start_paused = true)]
+async fn overdue_ticks_take_cooperative_budget() {
+    let mut timer = Timer::periodic(us(1));
+    advance(ms(1)).await; // a thousand ticks are overdue
+    let mut ready = 0;
+    while poll_once(&mut timer).is_some() {
+        ready += 1;
+    }
+    // tokio gives a task a budget of 128 units per poll; each overdue tick takes one.
+    assert_eq!(ready, 128);
+    tokio::task::yield_now().await; // a new poll of this task: a new budget
+    assert!(poll_once(&mut timer).is_some());
+}
+
 async fn burst_does_not_starve_other_tasks() {
     const TICKS: u64 = 1_000_000;
     let delivered = Arc::new(AtomicU64::new(0));

@@ -1,0 +1,245 @@
+//! A timer allocates nothing per tick in steady state, whatever its policy.
+//!
+//! A counting global allocator counts the allocations made on the thread that set its
+//! thread-local flag, and only while it is set. Each test runs a current-thread runtime on
+//! its own thread, so what the other tests of this binary do (they run in parallel on
+//! other threads) is not counted, and the counts cannot flake.
+//!
+//! Allocations that happen once per timer are made before counting starts: the timer's
+//! `Sleep` (boxed on its first wait) and the runtime's own buffers (grown on their first
+//! use). What is counted is only the steady state: many ticks in a row.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::Timer;
+use tokio::time::{advance, Instant};
+
+/// The system allocator, counting the allocations of the threads that ask it to.
+struct Counting;
+
+thread_local! {
+    // `const` thread-locals without a destructor: reading them never allocates, so the
+    // allocator can use them.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: a thread that is being torn down may still allocate; it is not counted.
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// contract of `GlobalAlloc` is `System`'s; counting only touches thread-local cells.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one();
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one();
+        // SAFETY: as for `alloc`; `ptr` and `layout` come from this allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` and `layout` come from this allocator, which is `System`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The allocations (and reallocations) this thread makes while `future` runs.
+async fn allocations_in<F: std::future::Future>(future: F) -> u64 {
+    ALLOCATIONS.with(|n| n.set(0));
+    COUNTING.with(|counting| counting.set(true));
+    future.await;
+    COUNTING.with(|counting| counting.set(false));
+    ALLOCATIONS.with(Cell::get)
+}
+
+const INTERVAL: Duration = Duration::from_millis(1);
+const TICKS: usize = 1_000;
+
+/// A custom policy, to check the dynamic dispatch and the `Box`/`Arc` forwarding too.
+#[derive(Debug)]
+struct EveryOtherInterval;
+
+impl MissedTickPolicy for EveryOtherInterval {
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, _now: u64) -> u64 {
+        scheduled_tick_time.saturating_add(interval.saturating_mul(2))
+    }
+}
+
+/// One timer of each built-in policy, and custom ones behind `Box` and `Arc`.
+fn timers() -> Vec<(&'static str, Timer)> {
+    let shared: Arc<dyn MissedTickPolicy> = Arc::new(EveryOtherInterval);
+    vec![
+        ("TriggerAllMissed", Timer::new(INTERVAL, TriggerAllMissed)),
+        (
+            "SkipMissedAndResync",
+            Timer::new(INTERVAL, SkipMissedAndResync),
+        ),
+        (
+            "SkipMissedAndDrift(0)",
+            Timer::new(INTERVAL, SkipMissedAndDrift::default()),
+        ),
+        (
+            "SkipMissedAndDrift(300us)",
+            Timer::new(
+                INTERVAL,
+                SkipMissedAndDrift::new(Duration::from_micros(300)),
+            ),
+        ),
+        (
+            "Box<custom>",
+            Timer::new(INTERVAL, Box::new(EveryOtherInterval)),
+        ),
+        ("Arc<dyn custom>", Timer::new(INTERVAL, shared)),
+    ]
+}
+
+/// Receives every tick that is due now; how many there were.
+async fn drain_due(timer: &mut Timer) -> usize {
+    let mut ticks = 0;
+    while timer.deadline().is_some_and(|due| due <= Instant::now()) {
+        timer.tick().await.expect("running");
+        ticks += 1;
+    }
+    ticks
+}
+
+/// Receives `ticks` ticks that are due: the clock is advanced by exactly the time to the
+/// next tick, then the tick is received.
+async fn due_ticks(timer: &mut Timer, ticks: usize) {
+    for _ in 0..ticks {
+        let due = timer.deadline().expect("running");
+        advance(due - Instant::now()).await;
+        let tick = timer.tick().await.expect("running");
+        assert_eq!(tick.drift(), Duration::ZERO);
+    }
+}
+
+/// Receives `ticks` ticks that are waited for.
+async fn awaited_ticks(timer: &mut Timer, ticks: usize) {
+    for _ in 0..ticks {
+        timer.tick().await.expect("running");
+    }
+}
+
+/// Jumps the clock `jumps` times by `OVERDUE_JUMP` intervals, and receives every tick that
+/// is due after each jump; how many there were.
+async fn overdue_ticks(timer: &mut Timer, jumps: usize) -> usize {
+    let mut ticks = 0;
+    for _ in 0..jumps {
+        advance(INTERVAL * OVERDUE_JUMP).await;
+        ticks += drain_due(timer).await;
+    }
+    ticks
+}
+
+const OVERDUE_JUMP: u32 = 50;
+
+/// Ticks that are due when received. The timer compares the clock with its schedule and
+/// does not need the timer wheel.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_per_due_tick() {
+    for (policy, mut timer) in timers() {
+        timer.reset(); // the clock moved while the previous timers ran
+        due_ticks(&mut timer, 10).await; // warm-up
+        let allocations = allocations_in(due_ticks(&mut timer, TICKS)).await;
+        assert_eq!(
+            allocations, 0,
+            "{policy}: {allocations} allocations in {TICKS} due ticks"
+        );
+    }
+}
+
+/// Ticks that are waited for: the timer registers its `Sleep` with the timer wheel, the
+/// idle runtime moves the paused clock to the deadline and fires it.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_per_awaited_tick() {
+    for (policy, mut timer) in timers() {
+        timer.reset();
+        awaited_ticks(&mut timer, 10).await; // warm-up: the first wait boxes the `Sleep`
+        let allocations = allocations_in(awaited_ticks(&mut timer, TICKS)).await;
+        assert_eq!(
+            allocations, 0,
+            "{policy}: {allocations} allocations in {TICKS} awaited ticks"
+        );
+    }
+}
+
+/// Bursts of overdue ticks: the clock jumps 50 intervals at once, and every tick the
+/// policy makes due is received (all 50 under `TriggerAllMissed`, one under the skipping
+/// policies).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_per_overdue_tick() {
+    const JUMPS: usize = 100;
+    for (policy, mut timer) in timers() {
+        timer.reset();
+        overdue_ticks(&mut timer, 5).await; // warm-up
+        let mut ticks = 0;
+        let allocations =
+            allocations_in(async { ticks = overdue_ticks(&mut timer, JUMPS).await }).await;
+        assert!(ticks >= JUMPS, "{policy}: only {ticks} ticks");
+        assert_eq!(
+            allocations, 0,
+            "{policy}: {allocations} allocations in {ticks} overdue ticks"
+        );
+    }
+}
+
+/// A long burst: 10,000 overdue ticks in a row, far more than tokio's cooperative budget
+/// (128), so the burst yields to the runtime many times in the middle.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_in_a_long_burst() {
+    let mut timer = Timer::periodic(INTERVAL);
+    advance(INTERVAL * 20).await;
+    drain_due(&mut timer).await; // warm-up
+    advance(INTERVAL * 10_000).await;
+    let mut ticks = 0;
+    let allocations = allocations_in(async { ticks = drain_due(&mut timer).await }).await;
+    assert_eq!(ticks, 10_000);
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in a burst of {ticks} ticks"
+    );
+}
+
+/// The counter itself works: a `Box` made while counting is counted.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_counter_counts() {
+    let allocations = allocations_in(async {
+        std::hint::black_box(Box::new(42_u64));
+    })
+    .await;
+    assert_eq!(allocations, 1);
+}
+
+/// The counter sees allocations made inside the timer: a timer's first wait boxes its
+/// `Sleep`, once.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_first_wait_allocates_once() {
+    let mut timer = Timer::periodic(INTERVAL);
+    let allocations = allocations_in(awaited_ticks(&mut timer, 1)).await;
+    assert!(allocations >= 1, "the first wait boxes the timer's Sleep");
+}
