@@ -147,13 +147,9 @@ enum State {
 ///
 /// # Runtimes
 ///
-/// A timer waits on the timer driver of the tokio runtime that polls it when a wait
-/// begins, like a [`tokio::time::Sleep`]. It may move between tasks and threads freely.
-/// It may also move to another runtime: from its next wait on, it uses the runtime polling
-/// it. A wait that is already in progress stays with the runtime that began it for as long
-/// as that runtime lives (so a timer moved in the middle of a wait, away from a runtime
-/// that no longer runs, is woken late); once that runtime shuts down, the wait moves to
-/// the runtime polling it.
+/// A timer always waits on the timer driver of the tokio runtime polling it, so it can
+/// move freely between tasks, threads and runtimes, even in the middle of a wait (a
+/// cancelled `tick()`), and it outlives the runtime that created it.
 ///
 /// # Examples
 ///
@@ -180,8 +176,9 @@ pub struct Timer {
     state: State,
     policy: Box<dyn MissedTickPolicy>,
     /// Created on the first wait, so that a timer can be built (and reset) outside a
-    /// runtime, and reset cheaply: only the deadline it waits for is written to it.
-    sleep: Option<Pin<Box<Sleep>>>,
+    /// runtime, and reset cheaply: only the deadline it waits for is written to it. With
+    /// the id of the runtime whose timer driver wakes it.
+    sleep: Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
 }
 
 impl Timer {
@@ -335,7 +332,9 @@ impl Timer {
     /// # Panics
     ///
     /// Panics if the timer has to wait and is polled outside a tokio runtime with the time
-    /// driver enabled, as [`tokio::time::sleep`] does.
+    /// driver enabled, as [`tokio::time::sleep`] does. A panic of the timer's
+    /// [`MissedTickPolicy`] propagates to the caller, and leaves the timer stopped: the
+    /// tick being delivered is lost, and a [`reset`](Self::reset) starts it again.
     ///
     /// # Examples
     ///
@@ -379,7 +378,9 @@ impl Timer {
     /// # Panics
     ///
     /// Panics if the timer has to wait and is polled outside a tokio runtime with the time
-    /// driver enabled, as [`tokio::time::sleep`] does.
+    /// driver enabled, as [`tokio::time::sleep`] does. A panic of the timer's
+    /// [`MissedTickPolicy`] propagates to the caller, and leaves the timer stopped: the
+    /// tick being delivered is lost, and a [`reset`](Self::reset) starts it again.
     ///
     /// # Examples
     ///
@@ -410,23 +411,28 @@ impl Timer {
 
         let mut now = Instant::now();
         if now < scheduled {
+            // A `Sleep` is woken by the timer driver of the runtime that made it, so the
+            // timer waits on a `Sleep` of the runtime polling it now (tokio's own panic
+            // outside a runtime). A runtime's id is never reused.
+            let here = tokio::runtime::Handle::current().id();
             let sleep = match &mut self.sleep {
-                Some(sleep) => {
-                    if sleep.is_elapsed() {
-                        // Out of the timer wheel: it fired, or its runtime shut down. A new
-                        // `Sleep` (in place, no allocation) belongs to the runtime polling
-                        // now, so a timer whose first runtime is gone keeps working.
-                        sleep.set(tokio::time::sleep_until(scheduled));
-                    } else if sleep.deadline() != scheduled {
-                        // Still registered (say, a watchdog reset before it fired): moving
-                        // the deadline later is cheap.
+                Some((runtime, sleep)) if *runtime == here => {
+                    if sleep.deadline() != scheduled {
+                        // Moving a registered deadline later (the watchdog's reset) is cheap.
                         sleep.as_mut().reset(scheduled);
                     }
                     sleep
                 }
-                None => self
-                    .sleep
-                    .insert(Box::pin(tokio::time::sleep_until(scheduled))),
+                Some((runtime, sleep)) => {
+                    // Replaced in place: no allocation.
+                    sleep.set(tokio::time::sleep_until(scheduled));
+                    *runtime = here;
+                    sleep
+                }
+                None => {
+                    let sleep = Box::pin(tokio::time::sleep_until(scheduled));
+                    &mut self.sleep.insert((here, sleep)).1
+                }
             };
             // Sleep takes its own unit of cooperative budget.
             ready!(sleep.as_mut().poll(cx));
@@ -437,13 +443,16 @@ impl Timer {
             ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
         }
 
-        // The wheel may wake a little early relative to the microsecond time line
-        // (it never does in practice); the timer still promises `now >= scheduled`.
-        let now_us = micros_since(origin, now).max(next_us);
         let tick = Tick {
             scheduled,
-            drift: Duration::from_micros(now_us - next_us),
+            drift: Duration::from_micros(saturating_micros(
+                now.saturating_duration_since(scheduled),
+            )),
         };
+        // The time line saturates at u64::MAX µs; the drift above does not. The wheel may
+        // wake a little early relative to the microsecond time line (it never does in
+        // practice): the timer still promises the policy `now >= scheduled`.
+        let now_us = micros_since(origin, now).max(next_us);
         // Stopped while the policy runs: a panicking policy leaves a stopped timer, not
         // one that would call it again with the same arguments on the next poll.
         self.state = State::Stopped;
@@ -492,10 +501,11 @@ impl Timer {
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
     /// let mut timer = Timer::periodic(Duration::from_millis(100));
     /// timer.reset_after(Duration::from_millis(50));
     /// let tick = timer.tick().await.unwrap();
-    /// assert_eq!(tick.scheduled(), tokio::time::Instant::now());
+    /// assert_eq!(tick.scheduled(), start + Duration::from_millis(150));
     /// # }
     /// ```
     pub fn reset_after(&mut self, start_delay: Duration) {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ms, offsets};
+use common::{ms, noop_waker, offsets};
 use kadenz::Timer;
 use tokio::time::Instant;
 
@@ -130,8 +130,8 @@ async fn a_timer_dropped_while_a_tick_is_pending() {
     tokio::time::sleep(ms(35)).await;
     task.abort(); // drops the pending `tick()` future, then the timer
     assert!(task.await.unwrap_err().is_cancelled());
+    tokio::time::sleep(ms(100)).await; // the dropped timer's deadlines pass: nothing happens
     assert_eq!(ticks.load(Ordering::Relaxed), 3);
-    tokio::time::sleep(ms(100)).await; // nothing fires into the void
 }
 
 #[test]
@@ -170,40 +170,95 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Polls `tick()` once and drops it, as a `select!` whose other branch won.
+fn poll_once(timer: &mut Timer) -> std::task::Poll<Option<kadenz::Tick>> {
+    let waker = noop_waker();
+    timer.poll_tick(&mut std::task::Context::from_waker(&waker))
+}
+
+/// Waits for the next tick on the current runtime, which must wake it by itself: a guard
+/// far longer than the tick's interval turns a missed wake-up into a failure, not a hang.
+async fn woken_by_this_runtime(timer: &mut Timer) -> kadenz::Tick {
+    let due = timer.deadline().unwrap();
+    let tick = tokio::select! {
+        biased; // the guard first: if it is what woke the task, the test fails
+        _ = tokio::time::sleep(Duration::from_secs(10)) => panic!("the timer was not woken"),
+        tick = timer.tick() => tick.unwrap(),
+    };
+    assert_eq!(tick.scheduled(), due);
+    tick
+}
+
 #[test]
 fn a_timer_outlives_the_runtime_it_was_created_and_waited_on() {
     let first = runtime();
-    let mut timer = first.block_on(async {
+    let (mut timer, due) = first.block_on(async {
         let mut timer = Timer::periodic(ms(20));
-        timer.tick().await.unwrap(); // registered with the first runtime's timer driver
-        timer
+        let tick = timer.tick().await.unwrap(); // registered with the first runtime's driver
+        (timer, tick.scheduled() + ms(20))
     });
     drop(first);
-    let second = runtime();
-    second.block_on(async {
-        let before = Instant::now();
-        let tick = timer.tick().await.unwrap();
-        assert!(
-            tick.scheduled() > before,
-            "it waited, woken by the second runtime"
-        );
+    runtime().block_on(async {
+        assert_eq!(woken_by_this_runtime(&mut timer).await.scheduled(), due);
     });
+}
+
+#[test]
+fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
+    // The first runtime stays alive but is never driven again: only the second runtime's
+    // timer driver can wake the timer.
+    let first = runtime();
+    let mut timer = first.block_on(async {
+        let mut timer = Timer::periodic(ms(200));
+        assert!(
+            poll_once(&mut timer).is_pending(),
+            "the wait started, and was cancelled"
+        );
+        timer
+    });
+    runtime().block_on(async {
+        woken_by_this_runtime(&mut timer).await;
+        woken_by_this_runtime(&mut timer).await;
+    });
+    drop(first);
 }
 
 #[test]
 fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
     let first = runtime();
     let mut timer = first.block_on(async {
-        let mut timer = Timer::periodic(ms(30));
-        let cancelled = tokio::time::timeout(ms(5), timer.tick()).await;
-        assert!(cancelled.is_err(), "the wait started, and was cancelled");
+        let mut timer = Timer::periodic(ms(200));
+        assert!(
+            poll_once(&mut timer).is_pending(),
+            "the wait started, and was cancelled"
+        );
         timer
     });
     drop(first);
-    let second = runtime();
-    second.block_on(async {
-        let before = Instant::now();
-        let tick = timer.tick().await.unwrap();
-        assert!(tick.scheduled() > before);
+    runtime().block_on(async {
+        woken_by_this_runtime(&mut timer).await;
     });
+}
+
+#[test]
+fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
+    for _ in 0..50 {
+        let first = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let mut timer = first.block_on(async {
+            let mut timer = Timer::periodic(ms(20));
+            let _ = poll_once(&mut timer); // begins a wait on this runtime, almost always
+            timer
+        });
+        let dropper = std::thread::spawn(move || drop(first));
+        runtime().block_on(async {
+            for _ in 0..3 {
+                woken_by_this_runtime(&mut timer).await;
+            }
+        });
+        dropper.join().unwrap();
+    }
 }

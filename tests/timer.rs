@@ -306,6 +306,23 @@ async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
     assert!(timer.tick().await.is_some());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_policy_answering_zero_does_not_starve_other_tasks() {
+    let other = tokio::spawn(async {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    });
+    let mut timer = Timer::new(ms(10), Always(0));
+    let mut ticks = 0u64;
+    while !other.is_finished() {
+        timer.tick().await.unwrap();
+        ticks += 1;
+        assert!(ticks < 1_000_000, "the other task never ran");
+    }
+    other.await.unwrap();
+}
+
 #[derive(Debug)]
 struct Now;
 
@@ -511,6 +528,22 @@ async fn the_builder_names_every_bad_value() {
             "interval {:?} is longer than the longest supported interval of u64::MAX µs",
             Duration::MAX
         )
+    );
+    assert_eq!(
+        Error::IntervalTooShort(Duration::from_nanos(999)).to_string(),
+        "interval 999ns is shorter than the 1µs resolution of the timer"
+    );
+    assert_eq!(
+        Error::StartDelayTooLong(Duration::MAX).to_string(),
+        format!(
+            "start delay {:?} is longer than the longest supported delay of u64::MAX µs",
+            Duration::MAX
+        )
+    );
+    assert_eq!(
+        Error::NoRuntime.to_string(),
+        "auto_start(true) needs a tokio runtime, but none is entered on this thread; \
+         build inside the runtime or use auto_start(false)"
     );
     assert_eq!(
         Error::StartDelayWithoutAutoStart(ms(5)).to_string(),
