@@ -1,12 +1,168 @@
-//! Placeholder, filled by the benchmarks issue.
-use criterion::{criterion_group, criterion_main, Criterion};
+//! Per-tick cost of a kadenz `Timer` against tokio's `Interval`, on tokio's paused clock.
+//!
+//! Every clock in this process is paused, so every member pays the same price for
+//! `tokio::time::Instant::now()`, which reads the paused clock through the runtime
+//! context. Benches on the real clock live in `benches/ops.rs`: once a clock has been
+//! paused anywhere in a process, `Instant::now()` takes that slower path everywhere in it.
+//!
+//! Both sides are driven the same way: a current-thread runtime with a paused clock,
+//! `block_on` a loop of `n` ticks, timed inside with `std::time::Instant`. A kadenz timer
+//! ticks one interval after its start, a tokio `Interval` at once: the routines take the
+//! `Interval`'s immediate tick before timing, so both then deliver ticks on the same grid.
+//!
+//! ```text
+//! cargo bench --bench tick            # criterion
+//! cargo bench --bench tick -- --ab    # interleaved A/B ratios
+//! ```
 
-fn policies(c: &mut Criterion) {
-    use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
-    c.bench_function("trigger_all_missed", |b| {
-        b.iter(|| TriggerAllMissed.calculate_next_tick_time(std::hint::black_box(10), 20, 35))
-    });
+mod common;
+
+use std::hint::black_box;
+use std::time::{Duration, Instant as StdInstant};
+
+use common::Case;
+use kadenz::Timer;
+use tokio::runtime::{Builder, Runtime};
+use tokio::time::{advance, interval, Interval, MissedTickBehavior};
+
+/// The interval of every timer here: on the paused clock only the grid matters, and 1 ms
+/// keeps the clock and the schedules on tokio's millisecond wheel slots.
+const PERIOD: Duration = Duration::from_micros(PERIOD_US);
+const PERIOD_US: u64 = 1_000;
+
+fn paused_runtime() -> Runtime {
+    Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime")
 }
 
-criterion_group!(benches, policies);
-criterion_main!(benches);
+/// `n` periods, saturating.
+fn periods(n: u64) -> Duration {
+    Duration::from_micros(PERIOD_US.saturating_mul(n))
+}
+
+/// An `Interval` whose immediate first tick is already taken: its next tick is due one
+/// period after its start, like a kadenz timer's first.
+async fn tokio_interval() -> Interval {
+    let mut interval = interval(PERIOD);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    interval.tick().await;
+    interval
+}
+
+// --- a burst of overdue ticks -----------------------------------------------------------
+//
+// The clock is advanced by `n` periods before timing, so all `n` ticks are overdue when
+// they are received: kadenz's `TriggerAllMissed` and tokio's `Burst` both deliver every
+// one of them, one per poll. (`Burst` only differs from the other behaviours after 5 ms
+// of lateness; it delivers every tick either way.) Each tick takes a unit of tokio's
+// cooperative budget on both sides, so both yield to the runtime after the same number of
+// ticks.
+
+fn overdue_kadenz(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut timer = Timer::periodic(PERIOD);
+        advance(periods(n)).await;
+        let start = StdInstant::now();
+        for _ in 0..n {
+            black_box(timer.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+fn overdue_tokio(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut interval = tokio_interval().await;
+        advance(periods(n)).await;
+        let start = StdInstant::now();
+        for _ in 0..n {
+            black_box(interval.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+// --- a tick that is due -----------------------------------------------------------------
+//
+// The clock is advanced by exactly one period, then the tick is received: it is due now,
+// neither early nor late. The advance (the same call on both sides) is in the timing.
+
+fn due_kadenz(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut timer = Timer::periodic(PERIOD);
+        let start = StdInstant::now();
+        for _ in 0..n {
+            advance(PERIOD).await;
+            black_box(timer.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+fn due_tokio(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut interval = tokio_interval().await;
+        let start = StdInstant::now();
+        for _ in 0..n {
+            advance(PERIOD).await;
+            black_box(interval.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+// --- a tick that is waited for ----------------------------------------------------------
+//
+// The tick is not due yet: the timer registers with the timer wheel and returns
+// `Pending`; the idle runtime moves the paused clock to the deadline, fires the wheel
+// entry and polls again. This is the path of a timer that is received on time, end to end
+// (without the operating system's sleep).
+
+fn wait_kadenz(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut timer = Timer::periodic(PERIOD);
+        // The first wait boxes the timer's `Sleep`; tokio's is boxed before timing too.
+        timer.tick().await;
+        let start = StdInstant::now();
+        for _ in 0..n {
+            black_box(timer.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+fn wait_tokio(n: u64) -> Duration {
+    paused_runtime().block_on(async {
+        let mut interval = tokio_interval().await;
+        let start = StdInstant::now();
+        for _ in 0..n {
+            black_box(interval.tick().await);
+        }
+        start.elapsed()
+    })
+}
+
+const CASES: &[Case] = &[
+    Case {
+        group: "tick_overdue",
+        members: &[("kadenz", overdue_kadenz), ("tokio", overdue_tokio)],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "tick_due",
+        members: &[("kadenz", due_kadenz), ("tokio", due_tokio)],
+        ab_ops: 50_000,
+    },
+    Case {
+        group: "tick_wait",
+        members: &[("kadenz", wait_kadenz), ("tokio", wait_tokio)],
+        ab_ops: 30_000,
+    },
+];
+
+fn main() {
+    common::main(CASES);
+}

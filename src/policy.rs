@@ -319,3 +319,27 @@ impl MissedTickPolicy for SkipMissedAndDrift {
         }
     }
 }
+
+/// [`SkipMissedAndDrift`] with zero tolerance, without the tolerance: the policy of
+/// [`Timer::timeout`](crate::Timer::timeout). A timer boxes its policy, and a zero-sized
+/// one boxes without allocating, which keeps a timeout timer as small as a periodic one.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ZeroToleranceDrift;
+
+impl ZeroToleranceDrift {
+    const SAME_AS: SkipMissedAndDrift = SkipMissedAndDrift::new(Duration::ZERO);
+}
+
+/// Indistinguishable from the policy it stands for.
+impl Debug for ZeroToleranceDrift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Self::SAME_AS.fmt(f)
+    }
+}
+
+impl MissedTickPolicy for ZeroToleranceDrift {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        Self::SAME_AS.calculate_next_tick_time(interval, scheduled_tick_time, now)
+    }
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-use crate::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use crate::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed, ZeroToleranceDrift};
 use crate::Error;
 
 /// A tick delivered by a [`Timer`]: when it was due and how late it fired.
@@ -215,9 +215,9 @@ impl Timer {
 
     /// A timeout timer: fires `delay` after the last start, reset, or tick.
     ///
-    /// The policy is [`SkipMissedAndDrift`] with zero tolerance: after a late tick, the next
-    /// one is due a whole `delay` later, whatever the drift was. Call
-    /// [`reset`](Self::reset) whenever the awaited event happens.
+    /// The policy is [`SkipMissedAndDrift`](crate::policy::SkipMissedAndDrift) with zero
+    /// tolerance: after a late tick, the next one is due a whole `delay` later, whatever the
+    /// drift was. Call [`reset`](Self::reset) whenever the awaited event happens.
     ///
     /// # Panics
     ///
@@ -258,7 +258,9 @@ impl Timer {
     #[track_caller]
     #[must_use]
     pub fn timeout(delay: Duration) -> Timer {
-        Self::new(delay, SkipMissedAndDrift::new(Duration::ZERO))
+        // Zero-sized, so boxing it allocates nothing; it behaves and shows itself exactly
+        // as `SkipMissedAndDrift::new(Duration::ZERO)`.
+        Self::new(delay, ZeroToleranceDrift)
     }
 
     /// A started timer with the given interval and missed-tick policy.
@@ -413,7 +415,10 @@ impl Timer {
         if now < scheduled {
             // A `Sleep` is woken by the timer driver of the runtime that made it, so the
             // timer waits on a `Sleep` of the runtime polling it now (tokio's own panic
-            // outside a runtime). A runtime's id is never reused.
+            // outside a runtime). tokio promises an id unique only among running
+            // runtimes; tokio 1.49 to 1.54 draw it from a process-wide 64-bit counter
+            // (32-bit where 64-bit atomics are missing), so a finished runtime's id does
+            // not come back in practice.
             let here = tokio::runtime::Handle::current().id();
             let sleep = match &mut self.sleep {
                 Some((runtime, sleep)) if *runtime == here => {
@@ -443,16 +448,17 @@ impl Timer {
             ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
         }
 
+        // `scheduled` is a whole number of microseconds after `origin`, so the whole
+        // microseconds from `origin` to `now` are `next_us + drift_us`: one division per
+        // tick instead of two. A clock behind the schedule (the wheel never wakes early in
+        // practice) counts as no drift, so the policy is still promised `now >= scheduled`.
+        let drift_us = saturating_micros(now.saturating_duration_since(scheduled));
         let tick = Tick {
             scheduled,
-            drift: Duration::from_micros(saturating_micros(
-                now.saturating_duration_since(scheduled),
-            )),
+            drift: Duration::from_micros(drift_us),
         };
-        // The time line saturates at u64::MAX µs; the drift above does not. The wheel may
-        // wake a little early relative to the microsecond time line (it never does in
-        // practice): the timer still promises the policy `now >= scheduled`.
-        let now_us = micros_since(origin, now).max(next_us);
+        // The time line saturates at u64::MAX µs; the drift does not wrap it.
+        let now_us = next_us.saturating_add(drift_us);
         // Stopped while the policy runs: a panicking policy leaves a stopped timer, not
         // one that would call it again with the same arguments on the next poll.
         self.state = State::Stopped;
@@ -848,7 +854,8 @@ impl TimerBuilder {
     /// # Errors
     ///
     /// - [`Error::IntervalTooShort`] / [`Error::IntervalTooLong`]: the interval is under
-    ///   1 µs, or over `u64::MAX` µs;
+    ///   1 µs, or over `u64::MAX` µs (an interval of exactly `u64::MAX` µs is accepted: its
+    ///   first tick is due at the end of the time line, which means never);
     /// - [`Error::StartDelayWithoutAutoStart`]: a non-zero start delay with
     ///   `auto_start(false)`;
     /// - [`Error::StartDelayTooLong`]: the start delay is over `u64::MAX` µs;
@@ -896,11 +903,6 @@ fn instant_at(origin: Instant, us: u64) -> Option<Instant> {
         return None;
     }
     origin.checked_add(Duration::from_micros(us))
-}
-
-/// Whole microseconds from `origin` to `now`, saturating at `u64::MAX`.
-fn micros_since(origin: Instant, now: Instant) -> u64 {
-    saturating_micros(now.saturating_duration_since(origin))
 }
 
 fn saturating_micros(duration: Duration) -> u64 {

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{offsets, us};
@@ -35,7 +36,7 @@ async fn a_timer_runs_until_its_time_line_saturates() {
     assert_eq!(timer.deadline(), Some(start + us(2 * half)));
     advance(us(half + 7)).await;
     // Due at u64::MAX - 1 µs, received 7 µs later, past the time line's end: the policy
-    // is told now = u64::MAX, but the drift is measured between instants.
+    // is told now = u64::MAX (the next test), but the drift is measured between instants.
     assert_eq!(offsets(start, timer.tick().await.unwrap()), (2 * half, 7));
     assert_eq!(
         timer.deadline(),
@@ -49,6 +50,34 @@ async fn a_timer_runs_until_its_time_line_saturates() {
     let restart = Instant::now();
     timer.reset_after(us(10));
     assert_eq!(timer.deadline(), Some(restart + us(10 + half)));
+}
+
+/// Records what the timer tells it, and answers as `TriggerAllMissed`. Shared through an
+/// `Arc` (itself a policy), so the test can read what it recorded.
+#[derive(Debug, Default)]
+struct Recording(Mutex<Vec<(u64, u64, u64)>>);
+
+impl MissedTickPolicy for Recording {
+    fn calculate_next_tick_time(&self, interval: u64, scheduled: u64, now: u64) -> u64 {
+        self.0.lock().unwrap().push((interval, scheduled, now));
+        scheduled.saturating_add(interval)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_end_of_the_time_line_the_policy_is_told_now_is_the_end() {
+    let half = MAX / 2;
+    let recording = Arc::new(Recording::default());
+    let mut timer = Timer::new(us(half), recording.clone());
+    advance(us(half + 3)).await;
+    timer.tick().await.unwrap();
+    advance(us(half + 7)).await;
+    timer.tick().await.unwrap();
+    assert_eq!(
+        *recording.0.lock().unwrap(),
+        [(half, half, half + 3), (half, 2 * half, MAX)],
+        "2 * half + 10 µs saturates to u64::MAX"
+    );
 }
 
 #[tokio::test(start_paused = true)]

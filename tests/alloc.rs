@@ -102,6 +102,7 @@ fn timers() -> Vec<(&'static str, Timer)> {
             "SkipMissedAndDrift(0)",
             Timer::new(INTERVAL, SkipMissedAndDrift::default()),
         ),
+        ("Timer::timeout", Timer::timeout(INTERVAL)),
         (
             "SkipMissedAndDrift(300us)",
             Timer::new(
@@ -242,4 +243,27 @@ async fn the_first_wait_allocates_once() {
     let mut timer = Timer::periodic(INTERVAL);
     let allocations = allocations_in(awaited_ticks(&mut timer, 1)).await;
     assert!(allocations >= 1, "the first wait boxes the timer's Sleep");
+}
+
+/// Only the `Sleep` is boxed, on the first wait: a timer with a zero-sized policy, which
+/// includes `Timer::timeout`'s, allocates nothing when it is made.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn making_a_timer_allocates_nothing() {
+    for (name, make) in [
+        ("periodic", Timer::periodic as fn(Duration) -> Timer),
+        ("timeout", Timer::timeout),
+    ] {
+        let allocations = allocations_in(async { drop(make(INTERVAL)) }).await;
+        assert_eq!(allocations, 0, "Timer::{name}");
+    }
+    let allocations = allocations_in(async {
+        drop(
+            Timer::builder(INTERVAL)
+                .missed_tick_policy(SkipMissedAndResync)
+                .build()
+                .unwrap(),
+        )
+    })
+    .await;
+    assert_eq!(allocations, 0, "a builder with SkipMissedAndResync");
 }

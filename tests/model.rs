@@ -1,7 +1,8 @@
 //! The Timer against the reference model of `common/model.rs`, on random operation
-//! sequences: every built-in policy, random intervals (sub-millisecond ones included),
-//! random start delays or `auto_start(false)`, and random advances of the paused clock,
-//! ticks, stream items, single polls (cancellations), resets and stops.
+//! sequences: every built-in policy, and `Timer::timeout`; random intervals
+//! (sub-millisecond ones included), random start delays or `auto_start(false)`, and random
+//! advances of the paused clock, ticks, stream items, single polls (cancellations), resets
+//! and stops.
 
 mod common;
 
@@ -12,6 +13,8 @@ fn policy() -> impl Strategy<Value = Policy> {
     prop_oneof![
         Just(Policy::TriggerAllMissed),
         Just(Policy::SkipMissedAndResync),
+        Just(Policy::SkipMissedAndDrift { tolerance: 0 }),
+        Just(Policy::Timeout),
         (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
     ]
 }

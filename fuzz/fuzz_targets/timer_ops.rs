@@ -31,9 +31,10 @@ impl Bytes<'_> {
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
-    let policy = match bytes.u8() % 3 {
+    let policy = match bytes.u8() % 4 {
         0 => Policy::TriggerAllMissed,
         1 => Policy::SkipMissedAndResync,
+        2 => Policy::Timeout,
         _ => Policy::SkipMissedAndDrift {
             tolerance: u64::from(bytes.u16()),
         },

@@ -34,7 +34,11 @@ pub fn noop_waker() -> Waker {
 pub enum Policy {
     TriggerAllMissed,
     SkipMissedAndResync,
-    SkipMissedAndDrift { tolerance: u64 },
+    SkipMissedAndDrift {
+        tolerance: u64,
+    },
+    /// `Timer::timeout`: `SkipMissedAndDrift` with zero tolerance, started at once.
+    Timeout,
 }
 
 impl Policy {
@@ -46,6 +50,9 @@ impl Policy {
                 now + interval
             }
             Policy::SkipMissedAndDrift { .. } => scheduled + interval,
+            Policy::Timeout => {
+                Policy::SkipMissedAndDrift { tolerance: 0 }.next(interval, scheduled, now)
+            }
         }
     }
 }
@@ -149,6 +156,7 @@ pub fn build(interval: u64, policy: Policy, start: Option<u64>) -> Timer {
         Policy::SkipMissedAndDrift { tolerance } => {
             builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
         }
+        Policy::Timeout => return Timer::timeout(Duration::from_micros(interval)),
     };
     match start {
         Some(delay) => builder.start_delay(Duration::from_micros(delay)),
@@ -165,6 +173,12 @@ type Observed = Option<Option<(u64, u64)>>;
 /// Runs `ops` on a real timer and on the model, on a fresh paused runtime; the first
 /// difference is an `Err` saying at which step, and what differed.
 pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Result<(), String> {
+    // `Timer::timeout` starts at once, whatever start the caller drew.
+    let start = if let Policy::Timeout = policy {
+        Some(0)
+    } else {
+        start
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)

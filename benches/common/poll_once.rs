@@ -1,0 +1,34 @@
+//! Polling a waiting timer once, the same way for kadenz and tokio. Shared by
+//! `benches/ops.rs` and `examples/figures.rs`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Context;
+
+use kadenz::Timer;
+use tokio::time::{Interval, Sleep};
+
+/// A timer that can be polled once before it is due, so that it registers with the timer
+/// wheel (and holds what a waiting timer holds).
+pub trait PollOnce {
+    /// Polls once; the timer must not be due.
+    fn poll_once(&mut self, cx: &mut Context<'_>);
+}
+
+impl PollOnce for Timer {
+    fn poll_once(&mut self, cx: &mut Context<'_>) {
+        assert!(self.poll_tick(cx).is_pending());
+    }
+}
+
+impl PollOnce for Interval {
+    fn poll_once(&mut self, cx: &mut Context<'_>) {
+        assert!(self.poll_tick(cx).is_pending());
+    }
+}
+
+impl PollOnce for Pin<Box<Sleep>> {
+    fn poll_once(&mut self, cx: &mut Context<'_>) {
+        assert!(self.as_mut().poll(cx).is_pending());
+    }
+}

@@ -1,0 +1,358 @@
+//! Cost of the operations around the ticks, kadenz against tokio, on the real clock:
+//! creating a timer, resetting it (the watchdog pattern), and the missed-tick arithmetic.
+//!
+//! No clock is ever paused in this process (the paused-clock benches are in
+//! `benches/tick.rs`), so `tokio::time::Instant::now()` is the plain monotonic clock, as in
+//! production, on both sides.
+//!
+//! Timers are polled by hand with a waker that does nothing, inside a current-thread
+//! runtime's context (`Runtime::enter`), the same way on both sides. Their deadlines are a
+//! second away and the runtime is never driven, so nothing fires while the bench runs.
+//!
+//! ```text
+//! cargo bench --bench ops            # criterion
+//! cargo bench --bench ops -- --ab    # interleaved A/B ratios
+//! ```
+
+mod common;
+#[path = "common/poll_once.rs"]
+mod poll_once;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::task::Context;
+use std::time::{Duration, Instant as StdInstant};
+
+use common::{noop_waker, Case};
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::Timer;
+use poll_once::PollOnce;
+use tokio::runtime::{Builder, Runtime};
+use tokio::time::{interval_at, sleep, Instant, Interval};
+
+/// Far enough that no deadline passes during a bench.
+const PERIOD: Duration = Duration::from_secs(1);
+
+fn runtime() -> Runtime {
+    Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// A tokio `Interval` whose first tick is one period away, like a kadenz timer's.
+fn tokio_interval() -> Interval {
+    interval_at(Instant::now() + PERIOD, PERIOD)
+}
+
+// --- create, first poll, drop -----------------------------------------------------------
+//
+// Both timers are created with their first tick one period away, polled once (which
+// allocates nothing more on tokio's side and the `Sleep` on kadenz's, and registers with
+// the timer wheel on both), then dropped (which deregisters). `tokio::time::interval`,
+// whose first poll is ready at once without registering, would not be the same work.
+
+fn create_kadenz(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        let mut timer = Timer::periodic(black_box(PERIOD));
+        let _ = black_box(timer.poll_tick(&mut cx));
+        drop(timer);
+    }
+    start.elapsed()
+}
+
+fn create_tokio(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        let mut interval = interval_at(Instant::now() + black_box(PERIOD), PERIOD);
+        let _ = black_box(interval.poll_tick(&mut cx));
+        drop(interval);
+    }
+    start.elapsed()
+}
+
+// --- reset ------------------------------------------------------------------------------
+//
+// The watchdog pattern: every message restarts the timeout. Each timer is created and
+// polled once (so it is registered with the wheel) before timing. `reset` is the reset
+// alone, as when several messages arrive between two polls of the timer; `reset_poll` is
+// a reset followed by a poll, as in a `select!` loop that receives one message per wake.
+// The tokio members are `Interval::reset` and `Sleep::reset(now + period)`, the two ways a
+// tokio user writes a watchdog.
+
+fn reset_loop<T: PollOnce>(
+    n: u64,
+    make: impl FnOnce() -> T,
+    mut op: impl FnMut(&mut T, &mut Context<'_>),
+) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut timer = make();
+    timer.poll_once(&mut cx);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        op(black_box(&mut timer), &mut cx);
+    }
+    start.elapsed()
+}
+
+fn reset_kadenz(n: u64) -> Duration {
+    reset_loop(n, || Timer::timeout(PERIOD), |timer, _| timer.reset())
+}
+
+fn reset_tokio_interval(n: u64) -> Duration {
+    reset_loop(n, tokio_interval, |interval, _| interval.reset())
+}
+
+fn reset_tokio_sleep(n: u64) -> Duration {
+    reset_loop(
+        n,
+        || Box::pin(sleep(PERIOD)),
+        |sleep, _| sleep.as_mut().reset(Instant::now() + PERIOD),
+    )
+}
+
+fn reset_poll_kadenz(n: u64) -> Duration {
+    reset_loop(
+        n,
+        || Timer::timeout(PERIOD),
+        |timer, cx| {
+            timer.reset();
+            let _ = black_box(timer.poll_tick(cx));
+        },
+    )
+}
+
+fn reset_poll_tokio_interval(n: u64) -> Duration {
+    reset_loop(n, tokio_interval, |interval, cx| {
+        interval.reset();
+        let _ = black_box(interval.poll_tick(cx));
+    })
+}
+
+fn reset_poll_tokio_sleep(n: u64) -> Duration {
+    reset_loop(
+        n,
+        || Box::pin(sleep(PERIOD)),
+        |sleep, cx| {
+            sleep.as_mut().reset(Instant::now() + PERIOD);
+            let _ = black_box(sleep.as_mut().poll(cx));
+        },
+    )
+}
+
+// --- poll while waiting -----------------------------------------------------------------
+//
+// A timer in a `select!` loop is polled every time any branch's wake runs the loop, most
+// often before its tick is due. Each timer is created and polled once before timing; each
+// operation is one more poll, which returns `Pending`.
+
+fn poll_pending_kadenz(n: u64) -> Duration {
+    reset_loop(
+        n,
+        || Timer::periodic(PERIOD),
+        |timer, cx| {
+            let _ = black_box(timer.poll_tick(cx));
+        },
+    )
+}
+
+fn poll_pending_tokio(n: u64) -> Duration {
+    reset_loop(n, tokio_interval, |interval, cx| {
+        let _ = black_box(interval.poll_tick(cx));
+    })
+}
+
+// --- the missed-tick arithmetic ---------------------------------------------------------
+//
+// Each policy's `calculate_next_tick_time` alone, for a tick 1.3 intervals late (so that
+// the skipping policies do their modulo). `kadenz` calls it through a
+// `Box<dyn MissedTickPolicy>`, as the timer does; `kadenz_static` calls the type directly.
+// tokio's `MissedTickBehavior::next_timeout` is private to tokio, so the `tokio` member is
+// the same rule written here with tokio's `Instant` and `Duration` (nanoseconds), as
+// tokio's documentation states it:
+//
+// | kadenz                  | tokio   | next tick                                      |
+// |-------------------------|---------|------------------------------------------------|
+// | `TriggerAllMissed`      | `Burst` | scheduled + period                             |
+// | `SkipMissedAndResync`   | `Skip`  | now + period - (now - scheduled) % period      |
+// | `SkipMissedAndDrift(0)` | `Delay` | now + period                                   |
+
+const INTERVAL_US: u64 = 1_000_000;
+const SCHEDULED_US: u64 = 3_000_000;
+const NOW_US: u64 = 4_300_000;
+
+/// The policy called as the timer calls it: through the `Box<dyn MissedTickPolicy>` it holds.
+fn policy_loop(n: u64, policy: Box<dyn MissedTickPolicy>) -> Duration {
+    let policy = &*policy;
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(black_box(policy).calculate_next_tick_time(
+            black_box(INTERVAL_US),
+            black_box(SCHEDULED_US),
+            black_box(NOW_US),
+        ));
+    }
+    start.elapsed()
+}
+
+fn policy_static_loop(n: u64, policy: impl MissedTickPolicy) -> Duration {
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(black_box(&policy).calculate_next_tick_time(
+            black_box(INTERVAL_US),
+            black_box(SCHEDULED_US),
+            black_box(NOW_US),
+        ));
+    }
+    start.elapsed()
+}
+
+fn policy_tokio_loop(n: u64, rule: fn(Instant, Instant, Duration) -> Instant) -> Duration {
+    let origin = Instant::now();
+    let period = Duration::from_micros(INTERVAL_US);
+    let scheduled = origin + Duration::from_micros(SCHEDULED_US);
+    let now = origin + Duration::from_micros(NOW_US);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(rule(
+            black_box(scheduled),
+            black_box(now),
+            black_box(period),
+        ));
+    }
+    start.elapsed()
+}
+
+fn burst_kadenz(n: u64) -> Duration {
+    policy_loop(n, Box::new(TriggerAllMissed))
+}
+
+fn burst_kadenz_static(n: u64) -> Duration {
+    policy_static_loop(n, TriggerAllMissed)
+}
+
+fn burst_tokio(n: u64) -> Duration {
+    policy_tokio_loop(n, |scheduled, _now, period| scheduled + period)
+}
+
+fn skip_kadenz(n: u64) -> Duration {
+    policy_loop(n, Box::new(SkipMissedAndResync))
+}
+
+fn skip_kadenz_static(n: u64) -> Duration {
+    policy_static_loop(n, SkipMissedAndResync)
+}
+
+fn skip_tokio(n: u64) -> Duration {
+    policy_tokio_loop(n, |scheduled, now, period| {
+        let late_into_period = (now - scheduled).as_nanos() % period.as_nanos();
+        now + period - Duration::from_nanos(late_into_period as u64)
+    })
+}
+
+fn delay_kadenz(n: u64) -> Duration {
+    policy_loop(n, Box::new(SkipMissedAndDrift::default()))
+}
+
+fn delay_kadenz_static(n: u64) -> Duration {
+    policy_static_loop(n, SkipMissedAndDrift::default())
+}
+
+fn delay_tokio(n: u64) -> Duration {
+    policy_tokio_loop(n, |_scheduled, now, period| now + period)
+}
+
+// --- the clock ----------------------------------------------------------------------------
+//
+// Not a comparison: what one read of the clock costs on this machine, the unit in which
+// kadenz's extra work on a poll is counted (see BENCHMARKS.md).
+
+fn clock_now(n: u64) -> Duration {
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(Instant::now());
+    }
+    start.elapsed()
+}
+
+const CASES: &[Case] = &[
+    Case {
+        group: "create_poll_drop",
+        members: &[("kadenz", create_kadenz), ("tokio", create_tokio)],
+        ab_ops: 50_000,
+    },
+    Case {
+        group: "reset",
+        members: &[
+            ("kadenz", reset_kadenz),
+            ("tokio_interval", reset_tokio_interval),
+            ("tokio_sleep", reset_tokio_sleep),
+        ],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "reset_poll",
+        members: &[
+            ("kadenz", reset_poll_kadenz),
+            ("tokio_interval", reset_poll_tokio_interval),
+            ("tokio_sleep", reset_poll_tokio_sleep),
+        ],
+        ab_ops: 100_000,
+    },
+    Case {
+        group: "poll_pending",
+        members: &[
+            ("kadenz", poll_pending_kadenz),
+            ("tokio", poll_pending_tokio),
+        ],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "policy_trigger_all_missed",
+        members: &[
+            ("kadenz", burst_kadenz),
+            ("kadenz_static", burst_kadenz_static),
+            ("tokio", burst_tokio),
+        ],
+        ab_ops: 5_000_000,
+    },
+    Case {
+        group: "policy_skip_missed_and_resync",
+        members: &[
+            ("kadenz", skip_kadenz),
+            ("kadenz_static", skip_kadenz_static),
+            ("tokio", skip_tokio),
+        ],
+        ab_ops: 5_000_000,
+    },
+    Case {
+        group: "policy_skip_missed_and_drift",
+        members: &[
+            ("kadenz", delay_kadenz),
+            ("kadenz_static", delay_kadenz_static),
+            ("tokio", delay_tokio),
+        ],
+        ab_ops: 5_000_000,
+    },
+    Case {
+        group: "clock_now",
+        members: &[("tokio_instant_now", clock_now)],
+        ab_ops: 1_000_000,
+    },
+];
+
+fn main() {
+    common::main(CASES);
+}
