@@ -320,7 +320,7 @@ impl MissedTickPolicy for SkipMissedAndDrift {
     }
 }
 
-/// [`SkipMissedAndDrift`] with zero tolerance, without the tolerance: the policy of
+/// [`SkipMissedAndDrift`] with zero tolerance, without storing the tolerance: the policy of
 /// [`Timer::timeout`](crate::Timer::timeout). A timer boxes its policy, and a zero-sized
 /// one boxes without allocating, which keeps a timeout timer as small as a periodic one.
 #[derive(Clone, Copy, Default)]
@@ -330,7 +330,7 @@ impl ZeroToleranceDrift {
     const SAME_AS: SkipMissedAndDrift = SkipMissedAndDrift::new(Duration::ZERO);
 }
 
-/// Indistinguishable from the policy it stands for.
+/// Prints as the policy it stands for.
 impl Debug for ZeroToleranceDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         Self::SAME_AS.fmt(f)
