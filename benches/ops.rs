@@ -23,10 +23,10 @@ use std::hint::black_box;
 use std::task::Context;
 use std::time::{Duration, Instant as StdInstant};
 
-use common::{noop_waker, Case};
+use common::Case;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
-use poll_once::PollOnce;
+use poll_once::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{interval_at, sleep, Instant, Interval};
 

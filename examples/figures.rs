@@ -38,11 +38,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 use std::time::Duration;
 
 use kadenz::Timer;
-use poll_once::PollOnce;
+use poll_once::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
 
@@ -220,14 +220,6 @@ fn ratio(kadenz: Option<f64>, tokio: Option<f64>) -> String {
     }
 }
 
-fn noop_waker() -> Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    Waker::from(Arc::new(Noop))
-}
-
 fn current_thread_runtime() -> Runtime {
     Builder::new_current_thread()
         .enable_time()
@@ -300,12 +292,11 @@ fn bytes(flags: &Flags) {
     println!();
     println!("| timer | size_of | heap bytes | allocations | total bytes | total − Interval |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let interval_total = {
-        let (heap, _) = heap_per_timer(count, true, || {
-            tokio_interval(Instant::now() + period, period)
-        });
-        std::mem::size_of::<Interval>() as f64 + heap
-    };
+    // The baseline of the last column, and the first row.
+    let interval = heap_per_timer(count, true, || {
+        tokio_interval(Instant::now() + period, period)
+    });
+    let interval_total = std::mem::size_of::<Interval>() as f64 + interval.0;
     let row = |name: &str, size: usize, (heap, allocations): (f64, f64)| {
         let total = size as f64 + heap;
         println!(
@@ -316,9 +307,7 @@ fn bytes(flags: &Flags) {
     row(
         "tokio `Interval` (`interval_at`)",
         std::mem::size_of::<Interval>(),
-        heap_per_timer(count, true, || {
-            tokio_interval(Instant::now() + period, period)
-        }),
+        interval,
     );
     row(
         "tokio `Pin<Box<Sleep>>`",

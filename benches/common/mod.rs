@@ -17,8 +17,6 @@
 //!   sides of a ratio alike.
 #![allow(dead_code)] // each bench binary uses its own subset
 
-use std::sync::Arc;
-use std::task::{Wake, Waker};
 use std::time::Duration;
 
 use criterion::Criterion;
@@ -125,14 +123,4 @@ fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
-}
-
-/// A waker that does nothing, for polling by hand. (`Waker::noop` is newer than the
-/// crate's minimum supported Rust version, which clippy enforces on every target.)
-pub fn noop_waker() -> Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    Waker::from(Arc::new(Noop))
 }

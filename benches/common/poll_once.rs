@@ -1,9 +1,10 @@
-//! Polling a waiting timer once, the same way for kadenz and tokio. Shared by
-//! `benches/ops.rs` and `examples/figures.rs`.
+//! Polling timers by hand, the same way for kadenz and tokio. Shared by `benches/ops.rs`
+//! and `examples/figures.rs`.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Context;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
 
 use kadenz::Timer;
 use tokio::time::{Interval, Sleep};
@@ -31,4 +32,14 @@ impl PollOnce for Pin<Box<Sleep>> {
     fn poll_once(&mut self, cx: &mut Context<'_>) {
         assert!(self.as_mut().poll(cx).is_pending());
     }
+}
+
+/// A waker that does nothing, for polling by hand. (`Waker::noop` is newer than the
+/// crate's minimum supported Rust version, which clippy enforces on every target.)
+pub fn noop_waker() -> Waker {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    Waker::from(Arc::new(Noop))
 }
