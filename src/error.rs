@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-/// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer).
+/// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer), or
+/// [`Timer::set_interval`](crate::Timer::set_interval) refused an interval.
 ///
 /// Every variant carries the value that was rejected, so the message says exactly what
 /// was wrong.
@@ -41,6 +42,35 @@ pub enum Error {
          starts on its first reset() or poll, use reset_after(delay) instead"
     )]
     StartDelayWithoutAutoStart(Duration),
+
+    /// Two builder options that cannot go together: `option` with `conflicts_with`.
+    ///
+    /// `tick_at_start(true)`, `first_tick_at` and `align_to_wall_clock` place the first
+    /// tick of a timer that starts at once, so they need `auto_start(true)`;
+    /// `first_tick_at` fixes the first tick, so it takes no start delay, `tick_at_start`
+    /// or alignment.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Error, Timer};
+    ///
+    /// let err = Timer::builder(Duration::from_secs(1))
+    ///     .tick_at_start(true)
+    ///     .auto_start(false)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "tick_at_start(true) cannot be combined with auto_start(false)",
+    /// );
+    /// ```
+    #[error("{option} cannot be combined with {conflicts_with}")]
+    ConflictingOptions {
+        /// The option that needs something else.
+        option: &'static str,
+        /// The option it cannot go with.
+        conflicts_with: &'static str,
+    },
 
     /// The timer was asked to start at once, but no tokio runtime is entered.
     #[error(

@@ -3,9 +3,21 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+mod builder;
 mod error;
+mod handle;
 pub mod policy;
+mod schedule;
+mod stats;
+mod sync;
+mod tick;
 mod timer;
+mod wall_clock;
 
+pub use builder::TimerBuilder;
 pub use error::Error;
-pub use timer::{NextTick, Tick, Timer, TimerBuilder};
+pub use handle::TimerHandle;
+pub use stats::Stats;
+pub use tick::Tick;
+pub use timer::{NextTick, Timer};
+pub use wall_clock::{SystemClock, WallClock};

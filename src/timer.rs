@@ -1,4 +1,5 @@
-//! The [`Timer`], the [`Tick`] it yields and its [`TimerBuilder`].
+//! The [`Timer`]: a schedule (`schedule.rs`) that waits on tokio's timer wheel, and the
+//! [`NextTick`] future of [`Timer::tick`].
 
 use std::fmt;
 use std::future::Future;
@@ -8,113 +9,11 @@ use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
 
-use crate::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed, ZeroToleranceDrift};
-use crate::Error;
-
-/// A tick delivered by a [`Timer`]: when it was due and how late it fired.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use kadenz::Timer;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let start = tokio::time::Instant::now();
-/// let mut timer = Timer::periodic(Duration::from_millis(10));
-///
-/// tokio::time::advance(Duration::from_millis(13)).await; // the receiver was busy
-/// let tick = timer.tick().await.unwrap();
-/// assert_eq!(tick.scheduled(), start + Duration::from_millis(10));
-/// assert_eq!(tick.drift(), Duration::from_millis(3));
-/// assert_eq!(tick.fired_at(), start + Duration::from_millis(13));
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Tick {
-    scheduled: Instant,
-    drift: Duration,
-}
-
-impl Tick {
-    /// How late the tick fired: the time it was received minus the time it was due.
-    ///
-    /// Never negative, and a whole number of microseconds: the timer keeps time in
-    /// microseconds (see [Precision](crate#precision)).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut timer = Timer::periodic(Duration::from_millis(10));
-    /// assert_eq!(timer.tick().await.unwrap().drift(), Duration::ZERO);
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn drift(&self) -> Duration {
-        self.drift
-    }
-
-    /// When the tick was due.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let start = tokio::time::Instant::now();
-    /// let mut timer = Timer::periodic(Duration::from_millis(10));
-    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(10));
-    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(20));
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn scheduled(&self) -> Instant {
-        self.scheduled
-    }
-
-    /// When the tick fired: [`scheduled`](Self::scheduled) plus [`drift`](Self::drift).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut timer = Timer::periodic(Duration::from_millis(10));
-    /// tokio::time::advance(Duration::from_millis(25)).await;
-    /// let tick = timer.tick().await.unwrap();
-    /// assert_eq!(tick.fired_at(), tokio::time::Instant::now());
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn fired_at(&self) -> Instant {
-        self.scheduled + self.drift
-    }
-}
-
-/// Where a timer is in its life. An enum rather than optional fields, so that a state
-/// the timer cannot be in cannot be written down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Built with `auto_start(false)` and neither reset nor polled since.
-    NotStarted,
-    /// The next tick is due `next_us` microseconds after `origin`, the instant of the
-    /// last start. `u64::MAX` is the end of the time line: never.
-    Running { origin: Instant, next_us: u64 },
-    /// Stopped by [`Timer::stop`]; only a reset starts it again.
-    Stopped,
-}
+use crate::handle::Owner;
+use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
+use crate::schedule::{saturating_micros, Due, Schedule, Start};
+use crate::wall_clock::Alignment;
+use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 
 /// A drift-aware periodic or timeout timer.
 ///
@@ -172,13 +71,23 @@ enum State {
 #[doc(alias = "Ticker")]
 #[doc(alias = "watchdog")]
 pub struct Timer {
-    interval_us: u64,
-    state: State,
+    schedule: Schedule,
     policy: Box<dyn MissedTickPolicy>,
     /// Created on the first wait, so that a timer can be built (and reset) outside a
     /// runtime, and reset cheaply: only the deadline it waits for is written to it. With
     /// the id of the runtime whose timer driver wakes it.
     sleep: Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+    /// What only some timers use, boxed so that the others pay one null pointer for it.
+    extras: Option<Box<Extras>>,
+}
+
+/// The parts of a timer that only some timers need.
+#[derive(Debug, Default)]
+struct Extras {
+    /// The timer's side of its handles, once one was made.
+    owner: Option<Owner>,
+    /// The wall-clock grid of `realign` (the system clock and no offset if `None`).
+    alignment: Option<Alignment>,
 }
 
 impl Timer {
@@ -192,7 +101,7 @@ impl Timer {
     ///
     /// Panics, with a message naming the value, if `interval` is under 1 µs or longer than
     /// `u64::MAX` µs, or if called outside a tokio runtime. [`Timer::builder`] returns these
-    /// as an [`Error`] instead.
+    /// as an [`Error`](crate::Error) instead.
     ///
     /// # Examples
     ///
@@ -223,7 +132,7 @@ impl Timer {
     ///
     /// Panics, with a message naming the value, if `delay` is under 1 µs or longer than
     /// `u64::MAX` µs, or if called outside a tokio runtime. [`Timer::builder`] returns these
-    /// as an [`Error`] instead.
+    /// as an [`Error`](crate::Error) instead.
     ///
     /// # Examples
     ///
@@ -269,7 +178,7 @@ impl Timer {
     ///
     /// Panics, with a message naming the value, if `interval` is under 1 µs or longer than
     /// `u64::MAX` µs, or if called outside a tokio runtime. [`Timer::builder`] returns these
-    /// as an [`Error`] instead.
+    /// as an [`Error`](crate::Error) instead.
     ///
     /// # Examples
     ///
@@ -312,11 +221,24 @@ impl Timer {
     /// # }
     /// ```
     pub fn builder(interval: Duration) -> TimerBuilder {
-        TimerBuilder {
-            interval,
-            policy: Box::new(TriggerAllMissed),
-            start_delay: Duration::ZERO,
-            auto_start: true,
+        TimerBuilder::new(interval)
+    }
+
+    pub(crate) fn from_parts(
+        interval_us: u64,
+        policy: Box<dyn MissedTickPolicy>,
+        alignment: Option<Alignment>,
+    ) -> Timer {
+        Timer {
+            schedule: Schedule::new(interval_us),
+            policy,
+            sleep: None,
+            extras: alignment.map(|alignment| {
+                Box::new(Extras {
+                    owner: None,
+                    alignment: Some(alignment),
+                })
+            }),
         }
     }
 
@@ -399,74 +321,124 @@ impl Timer {
     /// # }
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
-        if self.state == State::NotStarted {
-            self.start(0);
-        }
-        let State::Running { origin, next_us } = self.state else {
-            return Poll::Ready(None);
-        };
-        let Some(scheduled) = instant_at(origin, next_us) else {
-            // Beyond the end of the time line: nothing will ever be due, so there is
-            // nothing to wake the task for until a reset, which needs `&mut self`.
-            return Poll::Pending;
-        };
-
-        let mut now = Instant::now();
-        if now < scheduled {
-            // A `Sleep` is woken by the timer driver of the runtime that made it, so the
-            // timer waits on a `Sleep` of the runtime polling it now (tokio's own panic
-            // outside a runtime). tokio promises an id unique only among running
-            // runtimes; tokio 1.49 to 1.54 draw it from a process-wide 64-bit counter
-            // (32-bit where 64-bit atomics are missing), so a finished runtime's id does
-            // not come back in practice.
-            let here = tokio::runtime::Handle::current().id();
-            let sleep = match &mut self.sleep {
-                Some((runtime, sleep)) if *runtime == here => {
-                    if sleep.deadline() != scheduled {
-                        // Moving a registered deadline later (the watchdog's reset) is cheap.
-                        sleep.as_mut().reset(scheduled);
-                    }
-                    sleep
+        loop {
+            self.sync();
+            let scheduled = match self.schedule.due() {
+                Due::NotStarted => {
+                    self.start(Start::After {
+                        at: Instant::now(),
+                        delay_us: 0,
+                    });
+                    continue;
                 }
-                Some((runtime, sleep)) => {
-                    // Replaced in place: no allocation.
-                    sleep.set(tokio::time::sleep_until(scheduled));
-                    *runtime = here;
-                    sleep
+                Due::Stopped => {
+                    // A `Ready` like any other: without taking budget, a loop that polls
+                    // a stopped timer (`_ = timer.tick()` in a `select!`) would never
+                    // give its thread back to the runtime.
+                    ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+                    return Poll::Ready(None);
                 }
-                None => {
-                    let sleep = Box::pin(tokio::time::sleep_until(scheduled));
-                    &mut self.sleep.insert((here, sleep)).1
-                }
+                // Beyond the end of the time line: nothing will ever be due, so only a
+                // command from a handle can wake the task.
+                Due::Never if self.register(cx, None) => return Poll::Pending,
+                Due::Never => continue,
+                Due::At(scheduled) => scheduled,
             };
-            // Sleep takes its own unit of cooperative budget.
-            ready!(sleep.as_mut().poll(cx));
-            now = Instant::now();
-        } else {
-            // The tick is overdue and the timer wheel is not involved: take a unit of
-            // budget here, or a long burst would never yield.
-            ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-        }
 
-        // `scheduled` is a whole number of microseconds after `origin`, so the whole
-        // microseconds from `origin` to `now` are `next_us + drift_us`: one division per
-        // tick instead of two. A clock behind the schedule (the wheel never wakes early in
-        // practice) counts as no drift, so the policy is still promised `now >= scheduled`.
-        let drift_us = saturating_micros(now.saturating_duration_since(scheduled));
-        let tick = Tick {
-            scheduled,
-            drift: Duration::from_micros(drift_us),
-        };
-        // The time line saturates at u64::MAX µs; the drift does not wrap it.
-        let now_us = next_us.saturating_add(drift_us);
-        // Stopped while the policy runs: a panicking policy leaves a stopped timer, not
-        // one that would call it again with the same arguments on the next poll.
-        self.state = State::Stopped;
-        let next_us = self
-            .policy
-            .calculate_next_tick_time(self.interval_us, next_us, now_us);
-        self.state = State::Running { origin, next_us };
-        Poll::Ready(Some(tick))
+            let mut now = Instant::now();
+            if now < scheduled {
+                // Sleep takes its own unit of cooperative budget.
+                if self.sleep_until(scheduled).poll(cx).is_pending() {
+                    if self.register(cx, Some(scheduled)) {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
+                now = Instant::now();
+            } else {
+                // The tick is overdue and the timer wheel is not involved: take a unit of
+                // budget here, or a long burst would never yield.
+                ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+            }
+            return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
+        }
+    }
+
+    /// The `Sleep` to wait for `deadline` on, of the runtime polling the timer now.
+    fn sleep_until(&mut self, deadline: Instant) -> Pin<&mut Sleep> {
+        // A `Sleep` is woken by the timer driver of the runtime that made it, so the
+        // timer waits on a `Sleep` of the runtime polling it now (tokio's own panic
+        // outside a runtime). tokio promises an id unique only among running
+        // runtimes; tokio 1.49 to 1.54 draw it from a process-wide 64-bit counter
+        // (32-bit where 64-bit atomics are missing), so a finished runtime's id does
+        // not come back in practice.
+        let here = tokio::runtime::Handle::current().id();
+        let (runtime, sleep) = self
+            .sleep
+            .get_or_insert_with(|| (here, Box::pin(tokio::time::sleep_until(deadline))));
+        if *runtime != here {
+            // Replaced in place: no allocation.
+            sleep.set(tokio::time::sleep_until(deadline));
+            *runtime = here;
+        } else if sleep.deadline() != deadline {
+            // Moving a registered deadline later (the watchdog's reset) is cheap.
+            sleep.as_mut().reset(deadline);
+        }
+        sleep.as_mut()
+    }
+
+    /// Applies what the timer's handles asked for since it last looked. Without handles,
+    /// one branch on a null pointer.
+    fn sync(&mut self) {
+        if let Some(Extras {
+            owner: Some(owner), ..
+        }) = self.extras.as_deref_mut()
+        {
+            owner.sync(&mut self.schedule);
+        }
+    }
+
+    /// Lets the handles wake the task of a poll that returns `Pending`; `false` if a
+    /// command arrived meanwhile (poll again).
+    fn register(&mut self, cx: &Context<'_>, armed: Option<Instant>) -> bool {
+        match self.extras.as_deref_mut() {
+            Some(Extras {
+                owner: Some(owner), ..
+            }) => owner.register(cx.waker(), armed),
+            _ => true,
+        }
+    }
+
+    /// The schedule with the handles' waiting commands applied, for `&self` methods.
+    fn view(&self) -> Schedule {
+        match self.extras.as_deref() {
+            Some(Extras {
+                owner: Some(owner), ..
+            }) => owner.peek(&self.schedule),
+            _ => self.schedule,
+        }
+    }
+
+    /// Tells the handles, if any, what the timer did by itself.
+    fn publish(&self) {
+        if let Some(Extras {
+            owner: Some(owner), ..
+        }) = self.extras.as_deref()
+        {
+            owner.publish(&self.schedule);
+        }
+    }
+
+    pub(crate) fn start(&mut self, start: Start) {
+        self.sync();
+        self.schedule.start(start);
+        self.publish();
+    }
+
+    pub(crate) fn alignment(&self) -> Option<&Alignment> {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.alignment.as_ref())
     }
 
     /// Restarts the timer from now: the next tick is due one interval from now.
@@ -490,11 +462,15 @@ impl Timer {
     /// # }
     /// ```
     pub fn reset(&mut self) {
-        self.start(0);
+        self.start(Start::After {
+            at: Instant::now(),
+            delay_us: 0,
+        });
     }
 
     /// Restarts the timer from now plus `start_delay`: the next tick is due one interval
-    /// after that.
+    /// after that (a start delay, as in frequenz; tokio's `Interval::reset_after(d)` puts
+    /// the next tick at `now + d` instead: see the [table](Timer#the-four-resets)).
     ///
     /// A delay beyond `u64::MAX` µs saturates (the timer will not fire again until reset).
     /// Otherwise as [`reset`](Self::reset).
@@ -515,7 +491,245 @@ impl Timer {
     /// # }
     /// ```
     pub fn reset_after(&mut self, start_delay: Duration) {
-        self.start(saturating_micros(start_delay));
+        self.start(Start::After {
+            at: Instant::now(),
+            delay_us: saturating_micros(start_delay),
+        });
+    }
+
+    /// Restarts the timer with its next tick due at `first_tick`, then every interval.
+    ///
+    /// Missed ticks are forgotten, and a stopped timer starts. An instant in the past is
+    /// a late tick like any other: it fires at once with the matching drift, and the
+    /// policy decides what follows. The policy's time line starts at `first_tick`.
+    ///
+    /// # The four resets
+    ///
+    /// | call | next tick due at (kadenz) | tokio's `Interval` method of the same name |
+    /// |---|---|---|
+    /// | [`reset()`](Self::reset) | now + interval | now + period: the same |
+    /// | [`reset_after(d)`](Self::reset_after) | now + `d` + interval (`d` is a start delay, as in frequenz) | now + `d`: **different** |
+    /// | `reset_at(t)` | `t` | `t`: the same |
+    /// | [`reset_immediately()`](Self::reset_immediately) | now | now: the same |
+    ///
+    /// Every one of them then ticks every interval, starts a stopped timer, and forgets
+    /// the ticks that were missed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timer = Timer::periodic(Duration::from_millis(100));
+    /// timer.reset_at(start + Duration::from_millis(30));
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(30));
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(130));
+    /// # }
+    /// ```
+    pub fn reset_at(&mut self, first_tick: Instant) {
+        self.start(Start::At(first_tick));
+    }
+
+    /// Restarts the timer with its next tick due now, then every interval.
+    ///
+    /// The same as `reset_at(Instant::now())`; see the [table](Timer#the-four-resets).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// timer.reset_immediately();
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start);
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(1));
+    /// # }
+    /// ```
+    pub fn reset_immediately(&mut self) {
+        self.start(Start::At(Instant::now()));
+    }
+
+    /// Changes the interval, keeping the rhythm.
+    ///
+    /// From now on the timer ticks every `interval`. The pending tick moves to one new
+    /// interval after the tick before it (after the start, if no tick was due since), so
+    /// reloading a configuration does not shift the phase; if that time has passed, the
+    /// tick fires at once as a late tick. A pending tick put at an instant
+    /// ([`tick_at_start`](TimerBuilder::tick_at_start), [`reset_at`](Self::reset_at),
+    /// [`reset_immediately`](Self::reset_immediately), wall-clock alignment) stays where it
+    /// is. Precisely: the pending due time becomes `due - old + new` (saturating at the
+    /// start of the time line). [`interval`](Self::interval) reports `interval` at once.
+    ///
+    /// To restart from now with the new interval instead (frequenz's
+    /// `reset(interval=...)`, Go's `Ticker.Reset(d)`), call [`reset`](Self::reset) after it.
+    ///
+    /// ```text
+    /// set_interval(50 ms) at 130 ms, on a 100 ms timer that last ticked at 100 ms:
+    ///   before  0 ------ 100 ------ 200 ------ 300
+    ///   after   0 ------ 100 -- 150 -- 200 -- 250
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IntervalTooShort`](crate::Error::IntervalTooShort) or
+    /// [`Error::IntervalTooLong`](crate::Error::IntervalTooLong), as
+    /// [`TimerBuilder::build`]; the timer is left as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timer = Timer::periodic(Duration::from_millis(100));
+    /// timer.tick().await; // at 100 ms
+    /// tokio::time::advance(Duration::from_millis(30)).await;
+    /// timer.set_interval(Duration::from_millis(50))?;
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(150));
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_millis(200));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_interval(&mut self, interval: Duration) -> Result<(), crate::Error> {
+        let interval_us = crate::builder::interval_micros(interval)?;
+        self.sync();
+        self.schedule.set_interval(interval_us);
+        self.publish();
+        Ok(())
+    }
+
+    /// Puts the next tick back on the wall clock's grid: the next whole multiple of the
+    /// interval since the Unix epoch (plus the builder's offset), strictly after now.
+    ///
+    /// Uses the offset and the clock of
+    /// [`align_to_wall_clock`](TimerBuilder::align_to_wall_clock) and
+    /// [`wall_clock`](TimerBuilder::wall_clock); for a timer built without them, no offset
+    /// and the [`SystemClock`](crate::SystemClock). Like a reset, it starts a stopped timer
+    /// and forgets missed ticks. See the builder's
+    /// [wall-clock notes](TimerBuilder#when-the-wall-clock-jumps) for
+    /// when to call it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use kadenz::{Timer, WallClock};
+    ///
+    /// /// A wall clock the test sets by hand, in milliseconds since the epoch.
+    /// #[derive(Debug, Default)]
+    /// struct Manual(AtomicU64);
+    ///
+    /// impl WallClock for Manual {
+    ///     fn now(&self) -> SystemTime {
+    ///         UNIX_EPOCH + Duration::from_millis(self.0.load(Ordering::Relaxed))
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let clock = Arc::new(Manual::default());
+    /// let mut timer = Timer::builder(Duration::from_secs(1))
+    ///     .align_to_wall_clock(Duration::ZERO)
+    ///     .wall_clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// let now = tokio::time::Instant::now();
+    /// assert_eq!(timer.deadline(), Some(now + Duration::from_secs(1)));
+    ///
+    /// clock.0.store(300, Ordering::Relaxed); // the wall clock steps 300 ms ahead
+    /// timer.realign();
+    /// assert_eq!(timer.deadline(), Some(now + Duration::from_millis(700)));
+    /// # }
+    /// ```
+    pub fn realign(&mut self) {
+        let system;
+        let alignment = match self.alignment() {
+            Some(alignment) => alignment,
+            None => {
+                system = Alignment::system();
+                &system
+            }
+        };
+        let delay_us = alignment
+            .delay_us(self.view().interval_us, 0, false)
+            .unwrap_or(u64::MAX);
+        self.start(Start::Offset {
+            at: Instant::now(),
+            delay_us,
+        });
+    }
+
+    /// A handle that controls this timer from other tasks and threads: `reset`, `stop`,
+    /// `set_interval` and the rest, as the timer's own methods.
+    ///
+    /// The first call allocates the state the timer shares with its handles; every call
+    /// after that clones it. A timer that never makes a handle pays nothing for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// let handle = timer.handle();
+    /// let stopper = tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(2_500)).await;
+    ///     handle.stop();
+    /// });
+    /// let mut ticks = 0;
+    /// while timer.tick().await.is_some() {
+    ///     ticks += 1;
+    /// }
+    /// assert_eq!(ticks, 2);
+    /// stopper.await.unwrap();
+    /// # }
+    /// ```
+    pub fn handle(&mut self) -> TimerHandle {
+        let extras = self.extras.get_or_insert_with(Box::default);
+        extras
+            .owner
+            .get_or_insert_with(|| Owner::new(&self.schedule))
+            .handle()
+    }
+
+    /// The timer's counters: ticks delivered, due times skipped, the largest drift.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_millis(10));
+    /// tokio::time::advance(Duration::from_millis(25)).await;
+    /// timer.tick().await;
+    /// timer.tick().await;
+    /// let stats = timer.stats();
+    /// assert_eq!((stats.delivered(), stats.skipped()), (2, 0));
+    /// assert_eq!(stats.max_drift(), Duration::from_millis(15));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.schedule.stats
     }
 
     /// Stops the timer: receiving yields `None` until the next reset.
@@ -540,7 +754,9 @@ impl Timer {
     /// # }
     /// ```
     pub fn stop(&mut self) {
-        self.state = State::Stopped;
+        self.sync();
+        self.schedule.stop();
+        self.publish();
     }
 
     /// Whether the timer is started and not stopped.
@@ -560,7 +776,7 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn is_running(&self) -> bool {
-        matches!(self.state, State::Running { .. })
+        self.view().is_running()
     }
 
     /// The interval between ticks, in whole microseconds.
@@ -580,7 +796,7 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn interval(&self) -> Duration {
-        Duration::from_micros(self.interval_us)
+        Duration::from_micros(self.view().interval_us)
     }
 
     /// The policy that decides when the tick after a late one is due.
@@ -625,17 +841,10 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        match self.state {
-            State::Running { origin, next_us } => instant_at(origin, next_us),
-            State::NotStarted | State::Stopped => None,
+        match self.view().due() {
+            Due::At(due) => Some(due),
+            Due::NotStarted | Due::Stopped | Due::Never => None,
         }
-    }
-
-    fn start(&mut self, delay_us: u64) {
-        self.state = State::Running {
-            origin: Instant::now(),
-            next_us: delay_us.saturating_add(self.interval_us),
-        };
     }
 }
 
@@ -644,7 +853,7 @@ impl fmt::Debug for Timer {
         f.debug_struct("Timer")
             .field("interval", &self.interval())
             .field("missed_tick_policy", &self.policy)
-            .field("state", &self.state)
+            .field("state", &self.view().state)
             .finish_non_exhaustive()
     }
 }
@@ -677,10 +886,9 @@ impl futures_core::Stream for Timer {
     /// Endless while it will tick again; `(0, None)` while stopped (a reset revives it)
     /// or past the end of its time line.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        match self.state {
-            State::NotStarted => (usize::MAX, None),
-            State::Running { .. } if self.deadline().is_some() => (usize::MAX, None),
-            State::Running { .. } | State::Stopped => (0, None),
+        match self.view().due() {
+            Due::NotStarted | Due::At(_) => (usize::MAX, None),
+            Due::Stopped | Due::Never => (0, None),
         }
     }
 }
@@ -715,196 +923,4 @@ impl Future for NextTick<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         self.timer.poll_tick(cx)
     }
-}
-
-/// Builds a [`Timer`], returning an [`Error`] for bad input instead of panicking.
-///
-/// The defaults are those of [`Timer::periodic`]: [`TriggerAllMissed`], no start delay,
-/// started at once.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use kadenz::Timer;
-/// use kadenz::policy::SkipMissedAndDrift;
-///
-/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
-/// let timer = Timer::builder(Duration::from_secs(1))
-///     .missed_tick_policy(SkipMissedAndDrift::new(Duration::from_millis(100)))
-///     .start_delay(Duration::from_millis(500))
-///     .build()
-///     .unwrap();
-/// assert!(timer.is_running());
-/// # }
-/// ```
-#[derive(Debug)]
-#[must_use = "a builder does nothing until built"]
-pub struct TimerBuilder {
-    interval: Duration,
-    policy: Box<dyn MissedTickPolicy>,
-    start_delay: Duration,
-    auto_start: bool,
-}
-
-impl TimerBuilder {
-    /// Sets the policy for missed ticks (default: [`TriggerAllMissed`]).
-    ///
-    /// The last of this and [`skip_missed_ticks`](Self::skip_missed_ticks) wins.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    /// use kadenz::policy::SkipMissedAndResync;
-    ///
-    /// let timer = Timer::builder(Duration::from_secs(1))
-    ///     .missed_tick_policy(SkipMissedAndResync)
-    ///     .auto_start(false)
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
-    /// ```
-    pub fn missed_tick_policy(mut self, policy: impl MissedTickPolicy) -> Self {
-        self.policy = Box::new(policy);
-        self
-    }
-
-    /// The periodic shortcut: `true` skips missed ticks ([`SkipMissedAndResync`]),
-    /// `false` fires them all ([`TriggerAllMissed`]).
-    ///
-    /// The last of this and [`missed_tick_policy`](Self::missed_tick_policy) wins.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// let timer = Timer::builder(Duration::from_secs(1))
-    ///     .skip_missed_ticks(true)
-    ///     .auto_start(false)
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
-    /// ```
-    pub fn skip_missed_ticks(self, skip: bool) -> Self {
-        if skip {
-            self.missed_tick_policy(SkipMissedAndResync)
-        } else {
-            self.missed_tick_policy(TriggerAllMissed)
-        }
-    }
-
-    /// Delays the first tick by `delay` (default: zero): it is due `delay + interval`
-    /// after the start.
-    ///
-    /// Only for timers that start at once: [`build`](Self::build) rejects a non-zero delay
-    /// with `auto_start(false)`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let start = tokio::time::Instant::now();
-    /// let mut timer = Timer::builder(Duration::from_secs(1))
-    ///     .start_delay(Duration::from_secs(2))
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(3));
-    /// # }
-    /// ```
-    pub fn start_delay(mut self, delay: Duration) -> Self {
-        self.start_delay = delay;
-        self
-    }
-
-    /// Whether [`build`](Self::build) starts the timer (default: `true`).
-    ///
-    /// With `false`, the timer starts on its first [`reset`](Timer::reset) or poll, and it
-    /// can be built outside a runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::Timer;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let mut timer = Timer::builder(Duration::from_secs(1)).auto_start(false).build().unwrap();
-    /// tokio::time::advance(Duration::from_secs(5)).await; // not started: nothing is missed
-    /// let start = tokio::time::Instant::now();
-    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(1));
-    /// # }
-    /// ```
-    pub fn auto_start(mut self, auto_start: bool) -> Self {
-        self.auto_start = auto_start;
-        self
-    }
-
-    /// Builds the timer, started unless `auto_start(false)` was set.
-    ///
-    /// # Errors
-    ///
-    /// - [`Error::IntervalTooShort`] / [`Error::IntervalTooLong`]: the interval is under
-    ///   1 µs, or over `u64::MAX` µs (an interval of exactly `u64::MAX` µs is accepted: its
-    ///   first tick is due at the end of the time line, which means never);
-    /// - [`Error::StartDelayWithoutAutoStart`]: a non-zero start delay with
-    ///   `auto_start(false)`;
-    /// - [`Error::StartDelayTooLong`]: the start delay is over `u64::MAX` µs;
-    /// - [`Error::NoRuntime`]: `auto_start(true)` outside a tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use kadenz::{Error, Timer};
-    ///
-    /// // Outside a runtime, a timer can only be built to start later.
-    /// assert_eq!(Timer::builder(Duration::from_secs(1)).build().unwrap_err(), Error::NoRuntime);
-    /// assert!(Timer::builder(Duration::from_secs(1)).auto_start(false).build().is_ok());
-    /// ```
-    pub fn build(self) -> Result<Timer, Error> {
-        let interval_us = match self.interval.as_micros() {
-            0 => return Err(Error::IntervalTooShort(self.interval)),
-            us => u64::try_from(us).map_err(|_| Error::IntervalTooLong(self.interval))?,
-        };
-        if !self.auto_start && !self.start_delay.is_zero() {
-            return Err(Error::StartDelayWithoutAutoStart(self.start_delay));
-        }
-        let delay_us = u64::try_from(self.start_delay.as_micros())
-            .map_err(|_| Error::StartDelayTooLong(self.start_delay))?;
-
-        let mut timer = Timer {
-            interval_us,
-            state: State::NotStarted,
-            policy: self.policy,
-            sleep: None,
-        };
-        if self.auto_start {
-            tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
-            timer.start(delay_us);
-        }
-        Ok(timer)
-    }
-}
-
-/// `origin + us` microseconds, or `None` past the end of the time line (`u64::MAX`) or
-/// of what an `Instant` can hold.
-fn instant_at(origin: Instant, us: u64) -> Option<Instant> {
-    if us == u64::MAX {
-        return None;
-    }
-    origin.checked_add(Duration::from_micros(us))
-}
-
-fn saturating_micros(duration: Duration) -> u64 {
-    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }

@@ -1,0 +1,406 @@
+//! [`TimerBuilder`]: every way to configure and start a [`Timer`], with typed errors.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
+use crate::schedule::Start;
+use crate::wall_clock::{Alignment, SystemClock, WallClock};
+use crate::{Error, Timer};
+
+/// Builds a [`Timer`], returning an [`Error`] for bad input instead of panicking.
+///
+/// The defaults are those of [`Timer::periodic`]: [`TriggerAllMissed`], no start delay,
+/// started at once.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+/// use kadenz::policy::SkipMissedAndDrift;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let timer = Timer::builder(Duration::from_secs(1))
+///     .missed_tick_policy(SkipMissedAndDrift::new(Duration::from_millis(100)))
+///     .start_delay(Duration::from_millis(500))
+///     .build()
+///     .unwrap();
+/// assert!(timer.is_running());
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until built"]
+pub struct TimerBuilder {
+    pub(crate) interval: Duration,
+    pub(crate) policy: Box<dyn MissedTickPolicy>,
+    start_delay: Duration,
+    auto_start: bool,
+    tick_at_start: bool,
+    first_tick_at: Option<Instant>,
+    align_offset: Option<Duration>,
+    wall_clock: Option<Box<dyn WallClock>>,
+}
+
+impl TimerBuilder {
+    pub(crate) fn new(interval: Duration) -> Self {
+        TimerBuilder {
+            interval,
+            policy: Box::new(TriggerAllMissed),
+            start_delay: Duration::ZERO,
+            auto_start: true,
+            tick_at_start: false,
+            first_tick_at: None,
+            align_offset: None,
+            wall_clock: None,
+        }
+    }
+
+    /// Sets the policy for missed ticks (default: [`TriggerAllMissed`]).
+    ///
+    /// The last of this and [`skip_missed_ticks`](Self::skip_missed_ticks) wins.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    /// use kadenz::policy::SkipMissedAndResync;
+    ///
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .missed_tick_policy(SkipMissedAndResync)
+    ///     .auto_start(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
+    /// ```
+    pub fn missed_tick_policy(mut self, policy: impl MissedTickPolicy) -> Self {
+        self.policy = Box::new(policy);
+        self
+    }
+
+    /// The periodic shortcut: `true` skips missed ticks ([`SkipMissedAndResync`]),
+    /// `false` fires them all ([`TriggerAllMissed`]).
+    ///
+    /// The last of this and [`missed_tick_policy`](Self::missed_tick_policy) wins.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .skip_missed_ticks(true)
+    ///     .auto_start(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
+    /// ```
+    pub fn skip_missed_ticks(self, skip: bool) -> Self {
+        if skip {
+            self.missed_tick_policy(SkipMissedAndResync)
+        } else {
+            self.missed_tick_policy(TriggerAllMissed)
+        }
+    }
+
+    /// Delays the first tick by `delay` (default: zero): it is due `delay + interval`
+    /// after the start (`delay` after it with [`tick_at_start(true)`](Self::tick_at_start)).
+    ///
+    /// Kept in whole microseconds, like every time of the timer: a sub-microsecond part
+    /// is dropped, so a delay under 1 µs is no delay. Only for timers that start at once:
+    /// [`build`](Self::build) rejects a delay of 1 µs or more with `auto_start(false)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timer = Timer::builder(Duration::from_secs(1))
+    ///     .start_delay(Duration::from_secs(2))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(3));
+    /// # }
+    /// ```
+    pub fn start_delay(mut self, delay: Duration) -> Self {
+        self.start_delay = delay;
+        self
+    }
+
+    /// Whether [`build`](Self::build) starts the timer (default: `true`).
+    ///
+    /// With `false`, the timer starts on its first [`reset`](Timer::reset) or poll, and it
+    /// can be built outside a runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::builder(Duration::from_secs(1)).auto_start(false).build().unwrap();
+    /// tokio::time::advance(Duration::from_secs(5)).await; // not started: nothing is missed
+    /// let start = tokio::time::Instant::now();
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(1));
+    /// # }
+    /// ```
+    pub fn auto_start(mut self, auto_start: bool) -> Self {
+        self.auto_start = auto_start;
+        self
+    }
+
+    /// Whether the first tick is due at the start (plus the start delay) instead of one
+    /// interval after it (default: `false`).
+    ///
+    /// With `true`, the timer ticks at once when it is built (or after the
+    /// [`start_delay`](Self::start_delay)), then every interval: frequenz's
+    /// `tick_at_start`, and what `tokio::time::interval` does by default. Only for timers
+    /// that start at once: `build` rejects it with `auto_start(false)` (use
+    /// [`Timer::reset_immediately`] to start such a timer with a tick).
+    ///
+    /// ```text
+    /// start                                   (tick_at_start(false), the default)
+    ///   |---- interval ----|---- interval ----|
+    ///                    tick 1             tick 2
+    ///
+    /// start                                   (tick_at_start(true))
+    ///   |---- interval ----|---- interval ----|
+    /// tick 1             tick 2             tick 3
+    /// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timer = Timer::builder(Duration::from_secs(1)).tick_at_start(true).build().unwrap();
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start);
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), start + Duration::from_secs(1));
+    /// # }
+    /// ```
+    pub fn tick_at_start(mut self, tick_at_start: bool) -> Self {
+        self.tick_at_start = tick_at_start;
+        self
+    }
+
+    /// Puts the first tick at `first_tick`, then every interval (tokio's `interval_at`).
+    ///
+    /// An instant in the past is a late tick like any other: it fires at once with the
+    /// matching drift, and the policy decides what follows (under [`TriggerAllMissed`],
+    /// every tick due since then). The policy's time line starts at `first_tick`. Cannot
+    /// be combined with [`start_delay`](Self::start_delay),
+    /// [`tick_at_start`](Self::tick_at_start), [`align_to_wall_clock`](Self::align_to_wall_clock)
+    /// or `auto_start(false)`: [`build`](Self::build) says so with
+    /// [`Error::ConflictingOptions`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let at = tokio::time::Instant::now() + Duration::from_millis(20);
+    /// let mut timer = Timer::builder(Duration::from_millis(100)).first_tick_at(at).build().unwrap();
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), at);
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), at + Duration::from_millis(100));
+    /// # }
+    /// ```
+    pub fn first_tick_at(mut self, first_tick: Instant) -> Self {
+        self.first_tick_at = Some(first_tick);
+        self
+    }
+
+    /// Puts the first tick on the wall clock's grid of the interval: the next whole
+    /// multiple of the interval since the Unix epoch, plus `offset`. Then the timer runs
+    /// on the monotonic clock, every interval.
+    ///
+    /// Every full second, every 15-minute metering period at :00, :15, :30 and :45 (UTC;
+    /// an offset shifts the grid, and one of an interval or more is taken modulo the
+    /// interval). The first tick is strictly after the start (plus the start delay, if
+    /// any), unless [`tick_at_start(true)`](Self::tick_at_start), which lets a start
+    /// exactly on the grid tick at once. The wall clock is [`SystemClock`] unless
+    /// [`wall_clock`](Self::wall_clock) injects another.
+    ///
+    /// # When the wall clock jumps
+    ///
+    /// Only the first tick is placed on the wall clock; the ticks after it are counted on
+    /// tokio's monotonic clock, which no clock change moves. So a step of the wall clock
+    /// (an NTP correction, a manual change) neither fires nor skips a tick: the ticks go
+    /// on at their monotonic times, now off the grid by the step. The two clocks also
+    /// drift apart slowly (NTP slews the wall clock by up to 500 µs per second). Call
+    /// [`Timer::realign`] to put the next tick back on the grid, for instance when a tick's
+    /// wall-clock time is off by more than you accept, or once an hour.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// // A 15-minute metering period, at :00, :15, :30 and :45.
+    /// let timer = Timer::builder(Duration::from_secs(15 * 60))
+    ///     .align_to_wall_clock(Duration::ZERO)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(timer.deadline().unwrap() <= tokio::time::Instant::now() + Duration::from_secs(15 * 60));
+    /// # }
+    /// ```
+    pub fn align_to_wall_clock(mut self, offset: Duration) -> Self {
+        self.align_offset = Some(offset);
+        self
+    }
+
+    /// The wall clock that [`align_to_wall_clock`](Self::align_to_wall_clock) and
+    /// [`Timer::realign`] read (default: [`SystemClock`]): inject one in tests, or a
+    /// better time source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use kadenz::{Timer, WallClock};
+    ///
+    /// #[derive(Debug)]
+    /// struct OneSecondAfterTheEpoch;
+    ///
+    /// impl WallClock for OneSecondAfterTheEpoch {
+    ///     fn now(&self) -> SystemTime {
+    ///         UNIX_EPOCH + Duration::from_millis(1_400)
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .align_to_wall_clock(Duration::from_millis(100))
+    ///     .wall_clock(OneSecondAfterTheEpoch)
+    ///     .build()
+    ///     .unwrap();
+    /// // From 1.4 s to 2.1 s on the wall clock.
+    /// assert_eq!(timer.deadline(), Some(tokio::time::Instant::now() + Duration::from_millis(700)));
+    /// # }
+    /// ```
+    pub fn wall_clock(mut self, clock: impl WallClock) -> Self {
+        self.wall_clock = Some(Box::new(clock));
+        self
+    }
+
+    /// Builds the timer, started unless `auto_start(false)` was set.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::IntervalTooShort`] / [`Error::IntervalTooLong`]: the interval is under
+    ///   1 µs, or over `u64::MAX` µs (an interval of exactly `u64::MAX` µs is accepted: its
+    ///   first tick is due at the end of the time line, which means never);
+    /// - [`Error::StartDelayWithoutAutoStart`]: a start delay of 1 µs or more with
+    ///   `auto_start(false)`;
+    /// - [`Error::StartDelayTooLong`]: the start delay is over `u64::MAX` µs;
+    /// - [`Error::ConflictingOptions`]: `tick_at_start(true)`, `first_tick_at` or
+    ///   `align_to_wall_clock` with `auto_start(false)`, or `first_tick_at` with another
+    ///   way of placing the first tick;
+    /// - [`Error::NoRuntime`]: `auto_start(true)` outside a tokio runtime.
+    ///
+    /// A runtime without the time driver (built without `enable_time()`) is not an error
+    /// here: tokio offers no way to tell. The timer panics with tokio's message when it
+    /// first has to wait (see [`Timer::poll_tick`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Error, Timer};
+    ///
+    /// // Outside a runtime, a timer can only be built to start later.
+    /// assert_eq!(Timer::builder(Duration::from_secs(1)).build().unwrap_err(), Error::NoRuntime);
+    /// assert!(Timer::builder(Duration::from_secs(1)).auto_start(false).build().is_ok());
+    /// ```
+    pub fn build(self) -> Result<Timer, Error> {
+        let interval_us = interval_micros(self.interval)?;
+        let delay_us = u64::try_from(self.start_delay.as_micros())
+            .map_err(|_| Error::StartDelayTooLong(self.start_delay))?;
+        if !self.auto_start {
+            if delay_us != 0 {
+                return Err(Error::StartDelayWithoutAutoStart(self.start_delay));
+            }
+            let needs_a_start = [
+                (self.tick_at_start, "tick_at_start(true)"),
+                (self.first_tick_at.is_some(), "first_tick_at"),
+                (self.align_offset.is_some(), "align_to_wall_clock"),
+            ];
+            if let Some(&(_, option)) = needs_a_start.iter().find(|(set, _)| *set) {
+                return Err(Error::ConflictingOptions {
+                    option,
+                    conflicts_with: "auto_start(false)",
+                });
+            }
+        }
+        if self.first_tick_at.is_some() {
+            let placements = [
+                (delay_us != 0, "start_delay"),
+                (self.tick_at_start, "tick_at_start(true)"),
+                (self.align_offset.is_some(), "align_to_wall_clock"),
+            ];
+            if let Some(&(_, other)) = placements.iter().find(|(set, _)| *set) {
+                return Err(Error::ConflictingOptions {
+                    option: "first_tick_at",
+                    conflicts_with: other,
+                });
+            }
+        }
+
+        if self.auto_start {
+            tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        }
+        let alignment = match (self.align_offset, self.wall_clock) {
+            (None, None) => None,
+            (offset, clock) => Some(Alignment {
+                offset: offset.unwrap_or_default(),
+                clock: clock.unwrap_or_else(|| Box::new(SystemClock)),
+            }),
+        };
+        let at = Instant::now();
+        let start = match (self.first_tick_at, &alignment) {
+            _ if !self.auto_start => None,
+            (Some(first_tick), _) => Some(Start::At(first_tick)),
+            (None, Some(alignment)) if self.align_offset.is_some() => Some(Start::Offset {
+                at,
+                delay_us: alignment
+                    .delay_us(interval_us, delay_us, self.tick_at_start)
+                    .unwrap_or(u64::MAX),
+            }),
+            _ if self.tick_at_start => Some(Start::Offset { at, delay_us }),
+            _ => Some(Start::After { at, delay_us }),
+        };
+        let mut timer = Timer::from_parts(interval_us, self.policy, alignment);
+        if let Some(start) = start {
+            timer.start(start);
+        }
+        Ok(timer)
+    }
+}
+
+/// An interval in whole microseconds, or the error that names it.
+pub(crate) fn interval_micros(interval: Duration) -> Result<u64, Error> {
+    match interval.as_micros() {
+        0 => Err(Error::IntervalTooShort(interval)),
+        us => u64::try_from(us).map_err(|_| Error::IntervalTooLong(interval)),
+    }
+}

@@ -1,0 +1,431 @@
+//! [`TimerHandle`]: one timer, many hands. Handles leave commands in a shared slot; the
+//! timer applies them the next time it is polled or used, and is woken for them only
+//! when they need it before the wake-up it already waits for.
+//!
+//! The protocol, for reviewers (the loom test in `tests/loom.rs` checks it):
+//!
+//! - Everything a handle writes (the command, the new interval, `pending = true`) and the
+//!   waker it takes are under the mutex.
+//! - The timer reads `pending` without the lock on every poll; when it is set, the timer
+//!   takes the commands under the lock and clears it.
+//! - Before the timer returns `Pending`, it makes sure its waker is in the slot: under the
+//!   lock, where it first looks at `pending` again, so a command written after its first
+//!   look is either seen there or finds the waker. To skip the lock when nothing changed,
+//!   the timer keeps a copy of what it registered; taking commands forgets that copy,
+//!   since a handle may have taken the waker.
+
+use std::sync::atomic::Ordering;
+use std::task::Waker;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::schedule::{instant_at, saturating_micros, Schedule, Start};
+use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
+use crate::Error;
+
+/// What a handle asked for that the timer has not applied yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Command {
+    Start(Start),
+    Stop,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// The latest (re)start or stop from a handle; a later one replaces it.
+    command: Option<Command>,
+    /// The latest interval from a handle.
+    interval_us: Option<u64>,
+    /// The timer's state as it last published it.
+    running: bool,
+    interval_now_us: u64,
+    /// The waker of the timer's last `Pending` poll, and the deadline at which the timer
+    /// wheel wakes it anyway (`None`: nothing but a command wakes it).
+    waker: Option<Waker>,
+    armed: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// A command waits in the slot. Read by the timer without the lock.
+    pending: AtomicBool,
+    slot: Mutex<Slot>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // Nothing panics while the lock is held but a waker's `clone`; the slot is
+        // consistent at every point, so a poisoned lock is used as it is.
+        self.slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The timer's side of the shared slot.
+#[derive(Debug)]
+pub(crate) struct Owner {
+    shared: Arc<Shared>,
+    /// What the timer last put in the slot (waker, armed), to skip the lock when a poll
+    /// would register the same again.
+    registered: Option<(Waker, Option<Instant>)>,
+}
+
+impl Owner {
+    pub(crate) fn new(schedule: &Schedule) -> Self {
+        let owner = Owner {
+            shared: Arc::new(Shared::default()),
+            registered: None,
+        };
+        owner.publish(schedule);
+        owner
+    }
+
+    pub(crate) fn handle(&self) -> TimerHandle {
+        TimerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Applies the commands the handles left, if any, and publishes the result.
+    pub(crate) fn sync(&mut self, schedule: &mut Schedule) {
+        if !self.shared.pending.load(Ordering::Acquire) {
+            return;
+        }
+        let mut slot = self.shared.lock();
+        self.shared.pending.store(false, Ordering::Relaxed);
+        // A command may have taken the waker: register again on the next `Pending`.
+        self.registered = None;
+        apply(&mut slot, schedule);
+        slot.running = schedule.is_running();
+        slot.interval_now_us = schedule.interval_us;
+    }
+
+    /// The schedule as it will be once the waiting commands are applied, without applying
+    /// them (for the timer's `&self` methods).
+    pub(crate) fn peek(&self, schedule: &Schedule) -> Schedule {
+        let mut view = *schedule;
+        if self.shared.pending.load(Ordering::Acquire) {
+            apply(&mut self.shared.lock(), &mut view);
+        }
+        view
+    }
+
+    /// Tells the handles what the timer did by itself (a reset, a stop, a start).
+    pub(crate) fn publish(&self, schedule: &Schedule) {
+        let mut slot = self.shared.lock();
+        slot.running = schedule.is_running();
+        slot.interval_now_us = schedule.interval_us;
+    }
+
+    /// Makes sure `waker` is woken by a command that needs the timer before `armed`.
+    /// `false` if a command arrived in the meantime: apply it and poll again.
+    pub(crate) fn register(&mut self, waker: &Waker, armed: Option<Instant>) -> bool {
+        if let Some((registered, at)) = &self.registered {
+            if *at == armed && registered.will_wake(waker) {
+                return true;
+            }
+        }
+        let mut slot = self.shared.lock();
+        if self.shared.pending.load(Ordering::Relaxed) {
+            return false;
+        }
+        slot.waker = Some(waker.clone());
+        slot.armed = armed;
+        drop(slot);
+        self.registered = Some((waker.clone(), armed));
+        true
+    }
+}
+
+/// Applies and clears the commands of `slot`: the interval first (a start then counts
+/// with it, which gives the same schedule as the other order), then the start or stop.
+fn apply(slot: &mut Slot, schedule: &mut Schedule) {
+    if let Some(interval_us) = slot.interval_us.take() {
+        schedule.set_interval(interval_us);
+    }
+    match slot.command.take() {
+        Some(Command::Start(start)) => schedule.start(start),
+        Some(Command::Stop) => schedule.stop(),
+        None => {}
+    }
+}
+
+/// Controls a [`Timer`](crate::Timer) from other tasks and threads: `Clone + Send + Sync`.
+///
+/// Made by [`Timer::handle`](crate::Timer::handle). Its methods do what the timer's
+/// methods of the same names do, at the moment they are called: a `reset` restarts the
+/// schedule from the instant of the call, even if the timer's task runs later. A `tick()`
+/// pending in the timer's task sees the change at once: it is woken when the change needs
+/// it earlier than its current deadline (a stop, `reset_immediately`, an earlier
+/// `reset_at`, a new interval), and otherwise wakes at its old deadline only to wait again
+/// for the new one, never delivering a tick at the old deadline.
+///
+/// A timer that never hands out a handle pays nothing for the feature.
+///
+/// # Examples
+///
+/// A watchdog kicked by several device readers:
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut watchdog = Timer::timeout(Duration::from_millis(100));
+/// for reader in 0..3u64 {
+///     let kick = watchdog.handle();
+///     tokio::spawn(async move {
+///         for _ in 0..5 {
+///             tokio::time::sleep(Duration::from_millis(30 + reader * 10)).await;
+///             kick.reset(); // a reading arrived
+///         }
+///     });
+/// }
+/// let start = tokio::time::Instant::now();
+/// watchdog.tick().await;
+/// // The last kick came at 5 × 50 ms = 250 ms; the watchdog tripped 100 ms later.
+/// assert_eq!(start.elapsed(), Duration::from_millis(350));
+/// # }
+/// ```
+///
+/// Under tokio's paused clock, call a handle from tasks of the timer's runtime: a thread
+/// outside the runtime reads the real clock, not the paused one.
+#[derive(Debug, Clone)]
+pub struct TimerHandle {
+    shared: Arc<Shared>,
+}
+
+impl TimerHandle {
+    fn command(&self, command: Command) {
+        let mut slot = self.shared.lock();
+        let interval_us = slot.interval_us.unwrap_or(slot.interval_now_us);
+        // The timer needs waking if the command needs it before its wheel wakes it.
+        let wake = match (command, slot.armed) {
+            // A start that puts the first tick at or after the wake-up the timer waits
+            // for needs no wake: at that wake-up, the timer applies it and waits again.
+            (Command::Start(start), Some(armed)) => {
+                first_due(start, interval_us).is_some_and(|due| due < armed)
+            }
+            _ => true,
+        };
+        slot.command = Some(command);
+        self.shared.pending.store(true, Ordering::Release);
+        let waker = if wake { slot.waker.take() } else { None };
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Restarts the timer from now: its next tick is due one interval from now. As
+    /// [`Timer::reset`](crate::Timer::reset).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::timeout(Duration::from_millis(100));
+    /// let handle = timer.handle();
+    /// tokio::time::advance(Duration::from_millis(70)).await;
+    /// handle.reset();
+    /// assert_eq!(timer.deadline(), Some(tokio::time::Instant::now() + Duration::from_millis(100)));
+    /// # }
+    /// ```
+    pub fn reset(&self) {
+        self.command(Command::Start(Start::After {
+            at: Instant::now(),
+            delay_us: 0,
+        }));
+    }
+
+    /// Restarts the timer from now plus `start_delay`: its next tick is due one interval
+    /// after that. As [`Timer::reset_after`](crate::Timer::reset_after).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_millis(100));
+    /// timer.handle().reset_after(Duration::from_millis(50));
+    /// assert_eq!(timer.deadline(), Some(tokio::time::Instant::now() + Duration::from_millis(150)));
+    /// # }
+    /// ```
+    pub fn reset_after(&self, start_delay: Duration) {
+        self.command(Command::Start(Start::After {
+            at: Instant::now(),
+            delay_us: saturating_micros(start_delay),
+        }));
+    }
+
+    /// Restarts the timer with its next tick due at `first_tick`. As
+    /// [`Timer::reset_at`](crate::Timer::reset_at).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// let at = tokio::time::Instant::now() + Duration::from_millis(10);
+    /// timer.handle().reset_at(at);
+    /// assert_eq!(timer.tick().await.unwrap().scheduled(), at);
+    /// # }
+    /// ```
+    pub fn reset_at(&self, first_tick: Instant) {
+        self.command(Command::Start(Start::At(first_tick)));
+    }
+
+    /// Restarts the timer with its next tick due now. As
+    /// [`Timer::reset_immediately`](crate::Timer::reset_immediately).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// timer.handle().reset_immediately();
+    /// assert_eq!(timer.tick().await.unwrap().drift(), Duration::ZERO);
+    /// # }
+    /// ```
+    pub fn reset_immediately(&self) {
+        self.command(Command::Start(Start::At(Instant::now())));
+    }
+
+    /// Stops the timer: receiving yields `None` until the next reset. As
+    /// [`Timer::stop`](crate::Timer::stop); a `tick()` waiting in the timer's task returns
+    /// `None` at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// let handle = timer.handle();
+    /// tokio::spawn(async move { handle.stop() });
+    /// assert_eq!(timer.tick().await, None);
+    /// # }
+    /// ```
+    pub fn stop(&self) {
+        self.command(Command::Stop);
+    }
+
+    /// Changes the timer's interval, keeping its rhythm. As
+    /// [`Timer::set_interval`](crate::Timer::set_interval).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IntervalTooShort`] or [`Error::IntervalTooLong`], as
+    /// [`TimerBuilder::build`](crate::TimerBuilder::build); the timer is left as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// let handle = timer.handle();
+    /// handle.set_interval(Duration::from_millis(250))?;
+    /// assert_eq!(handle.interval(), Duration::from_millis(250));
+    /// assert_eq!(timer.interval(), Duration::from_millis(250));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_interval(&self, interval: Duration) -> Result<(), Error> {
+        let interval_us = crate::builder::interval_micros(interval)?;
+        let mut slot = self.shared.lock();
+        slot.interval_us = Some(interval_us);
+        self.shared.pending.store(true, Ordering::Release);
+        // The timer's next due time may move earlier; only the timer can tell.
+        let waker = slot.waker.take();
+        drop(slot);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Whether the timer is started and not stopped, counting the commands it has not
+    /// applied yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// let handle = timer.handle();
+    /// assert!(handle.is_running());
+    /// timer.stop();
+    /// assert!(!handle.is_running());
+    /// handle.reset();
+    /// assert!(handle.is_running() && timer.is_running());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_running(&self) -> bool {
+        let slot = self.shared.lock();
+        match slot.command {
+            Some(Command::Start(_)) => true,
+            Some(Command::Stop) => false,
+            None => slot.running,
+        }
+    }
+
+    /// The timer's interval, counting a [`set_interval`](Self::set_interval) it has not
+    /// applied yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_secs(1));
+    /// assert_eq!(timer.handle().interval(), Duration::from_secs(1));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn interval(&self) -> Duration {
+        let slot = self.shared.lock();
+        Duration::from_micros(slot.interval_us.unwrap_or(slot.interval_now_us))
+    }
+}
+
+/// When a start puts the first tick (`None`: never), for the wake-up decision.
+fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
+    match start {
+        Start::After { at, delay_us } => instant_at(at, delay_us.saturating_add(interval_us)),
+        Start::Offset { at, delay_us } => instant_at(at, delay_us),
+        Start::At(first_tick) => Some(first_tick),
+    }
+}
