@@ -165,7 +165,7 @@ impl Schedule {
         };
         let skipped = skipped(interval_us, next_us, now_us, next);
         self.stats.record(drift_us, skipped);
-        Tick::new(scheduled, drift_us, drift_us / interval_us, skipped)
+        Tick::new(scheduled, drift_us, whole(drift_us, interval_us), skipped)
     }
 }
 
@@ -178,7 +178,17 @@ fn skipped(interval: u64, scheduled: u64, now: u64, next: u64) -> u64 {
     }
     // Past `scheduled`, the last due time that counts is at most `now` and at most
     // `next - 1`.
-    (now.min(next - 1) - scheduled) / interval
+    whole(now.min(next - 1) - scheduled, interval)
+}
+
+/// `late / interval`, without a division for the common tick that is less than one
+/// interval late (a division costs more than the rest of a tick's arithmetic).
+fn whole(late: u64, interval: u64) -> u64 {
+    if late < interval {
+        0
+    } else {
+        late / interval
+    }
 }
 
 /// `origin + us` microseconds, or `None` past the end of the time line (`u64::MAX`) or
