@@ -97,7 +97,9 @@ impl Owner {
         self.shared.pending.store(false, Ordering::Relaxed);
         // A command may have taken the waker: register again on the next `Pending`.
         self.registered = None;
-        apply(&mut slot, schedule);
+        apply(&slot, schedule);
+        slot.command = None;
+        slot.interval_us = None;
         slot.running = schedule.is_running();
         slot.interval_now_us = schedule.interval_us;
     }
@@ -107,7 +109,7 @@ impl Owner {
     pub(crate) fn peek(&self, schedule: &Schedule) -> Schedule {
         let mut view = *schedule;
         if self.shared.pending.load(Ordering::Acquire) {
-            apply(&mut self.shared.lock(), &mut view);
+            apply(&self.shared.lock(), &mut view);
         }
         view
     }
@@ -139,13 +141,13 @@ impl Owner {
     }
 }
 
-/// Applies and clears the commands of `slot`: the interval first (a start then counts
-/// with it, which gives the same schedule as the other order), then the start or stop.
-fn apply(slot: &mut Slot, schedule: &mut Schedule) {
-    if let Some(interval_us) = slot.interval_us.take() {
+/// Applies the commands of `slot`: the interval first (a start then counts with it, which
+/// gives the same schedule as the other order), then the start or stop.
+fn apply(slot: &Slot, schedule: &mut Schedule) {
+    if let Some(interval_us) = slot.interval_us {
         schedule.set_interval(interval_us);
     }
-    match slot.command.take() {
+    match slot.command {
         Some(Command::Start(start)) => schedule.start(start),
         Some(Command::Stop) => schedule.stop(),
         None => {}
@@ -199,8 +201,11 @@ pub struct TimerHandle {
 }
 
 impl TimerHandle {
-    fn command(&self, command: Command) {
+    /// Leaves a command for the timer. `make` runs under the lock, so that of two
+    /// handles racing, the one whose command wins also read the clock last.
+    fn command(&self, make: impl FnOnce() -> Command) {
         let mut slot = self.shared.lock();
+        let command = make();
         let interval_us = slot.interval_us.unwrap_or(slot.interval_now_us);
         // The timer needs waking if the command needs it before its wheel wakes it.
         let wake = match (command, slot.armed) {
@@ -239,10 +244,12 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset(&self) {
-        self.command(Command::Start(Start::After {
-            at: Instant::now(),
-            delay_us: 0,
-        }));
+        self.command(|| {
+            Command::Start(Start::After {
+                at: Instant::now(),
+                delay_us: 0,
+            })
+        });
     }
 
     /// Restarts the timer from now plus `start_delay`: its next tick is due one interval
@@ -262,10 +269,13 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset_after(&self, start_delay: Duration) {
-        self.command(Command::Start(Start::After {
-            at: Instant::now(),
-            delay_us: saturating_micros(start_delay),
-        }));
+        let delay_us = saturating_micros(start_delay);
+        self.command(|| {
+            Command::Start(Start::After {
+                at: Instant::now(),
+                delay_us,
+            })
+        });
     }
 
     /// Restarts the timer with its next tick due at `first_tick`. As
@@ -286,7 +296,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset_at(&self, first_tick: Instant) {
-        self.command(Command::Start(Start::At(first_tick)));
+        self.command(|| Command::Start(Start::At(first_tick)));
     }
 
     /// Restarts the timer with its next tick due now. As
@@ -306,7 +316,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset_immediately(&self) {
-        self.command(Command::Start(Start::At(Instant::now())));
+        self.command(|| Command::Start(Start::At(Instant::now())));
     }
 
     /// Stops the timer: receiving yields `None` until the next reset. As
@@ -328,7 +338,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn stop(&self) {
-        self.command(Command::Stop);
+        self.command(|| Command::Stop);
     }
 
     /// Changes the timer's interval, keeping its rhythm. As
@@ -429,3 +439,6 @@ fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
         Start::At(first_tick) => Some(first_tick),
     }
 }
+
+#[cfg(all(test, kadenz_loom))]
+mod loom_check;

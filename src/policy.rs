@@ -41,6 +41,29 @@
 //! so even a policy that always answers `0` cannot starve the other tasks of the runtime.
 //! An answer of `u64::MAX` is the end of the time line: the timer does not fire again
 //! until it is reset.
+//!
+//! # The time line a policy sees
+//!
+//! The three integers are microseconds on the timer's own time line, whose zero is the
+//! timer's last start: the instant of the last `reset()`/`reset_after()` (or of the build,
+//! or of the first poll of a timer built with `auto_start(false)`), and for
+//! `reset_at(t)`, `reset_immediately()` and the builder's `first_tick_at(t)`, the first
+//! tick itself. A start delay is part of the time line: after `reset_after(d)` the first
+//! `scheduled_tick_time` is `d + interval`.
+//!
+//! frequenz-channels passes its policies absolute times of the event loop's monotonic
+//! clock instead. The built-in policies only look at differences, so they behave the
+//! same either way; a custom policy that aligns ticks to multiples of something (say,
+//! "the next multiple of 15 minutes of `now`") aligns them to multiples counted from the
+//! last start here, and a reset moves its grid. For a grid on the wall clock, use
+//! [`TimerBuilder::align_to_wall_clock`](crate::TimerBuilder::align_to_wall_clock).
+//!
+//! # Where a policy runs
+//!
+//! On the thread that polls the timer, inside `poll_tick`, once per delivered tick: keep
+//! it a few arithmetic operations, with no locks, I/O or allocation. A slow policy delays
+//! the task that receives the ticks and every other task on that runtime thread. A panic
+//! in it propagates to the poller and leaves the timer stopped.
 
 use std::fmt::Debug;
 use std::sync::Arc;

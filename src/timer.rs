@@ -50,6 +50,24 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// move freely between tasks, threads and runtimes, even in the middle of a wait (a
 /// cancelled `tick()`), and it outlives the runtime that created it.
 ///
+/// "Freely" holds between runtimes that share a clock: the schedule is a set of
+/// [`tokio::time::Instant`]s, and a runtime whose clock is paused (`start_paused`,
+/// [`tokio::time::pause`]) has a clock of its own that stands still or jumps. A timer
+/// moved from a paused runtime to a running one (or back) keeps the instants it had, so
+/// its next tick may come at once or much later than its interval. Between runtimes on
+/// the real clock, the usual case in production, nothing changes.
+///
+/// # Steering it
+///
+/// | to | call |
+/// |---|---|
+/// | start over from now | [`reset`](Self::reset), [`reset_after`](Self::reset_after), [`reset_at`](Self::reset_at), [`reset_immediately`](Self::reset_immediately) (how they differ from tokio's: [the four resets](Self::reset_at)) |
+/// | change the period, keeping the phase | [`set_interval`](Self::set_interval) |
+/// | put the next tick back on the wall clock's grid | [`realign`](Self::realign) |
+/// | stop, until a reset | [`stop`](Self::stop) |
+/// | do any of these from other tasks and threads | [`handle`](Self::handle) |
+/// | see what it delivered | [`stats`](Self::stats), and each [`Tick`]'s [`missed`](Tick::missed) and [`skipped`](Tick::skipped) |
+///
 /// # Examples
 ///
 /// ```
@@ -128,6 +146,16 @@ impl Timer {
     /// tolerance: after a late tick, the next one is due a whole `delay` later, whatever the
     /// drift was. Call [`reset`](Self::reset) whenever the awaited event happens.
     ///
+    /// Unlike [`tokio::time::timeout`], which wraps one future and fires once, a timeout
+    /// timer re-arms itself after firing: if nothing resets it, it fires again every
+    /// `delay` (a watchdog that keeps reporting a silent device). [`stop`](Self::stop) it
+    /// after the first trip if once is enough.
+    ///
+    /// When a reply and the deadline become ready together (both due by the time the task
+    /// runs), `tokio::select!` picks a branch at random, and may report a timeout although
+    /// the reply had arrived. Put `biased;` first in the `select!` and the reply branch
+    /// before the timer's, as below, so that a reply that is there always wins.
+    ///
     /// # Panics
     ///
     /// Panics, with a message naming the value, if `delay` is under 1 µs or longer than
@@ -155,6 +183,7 @@ impl Timer {
     /// let mut watchdog = Timer::timeout(Duration::from_millis(100));
     /// loop {
     ///     tokio::select! {
+    ///         biased; // a reply that is there wins over the deadline
     ///         Some(_) = rx.recv() => watchdog.reset(),
     ///         Some(tick) = watchdog.tick() => {
     ///             println!("no data for {:?}", watchdog.interval() + tick.drift());
@@ -255,10 +284,12 @@ impl Timer {
     ///
     /// # Panics
     ///
-    /// Panics if the timer has to wait and is polled outside a tokio runtime with the time
-    /// driver enabled, as [`tokio::time::sleep`] does. A panic of the timer's
-    /// [`MissedTickPolicy`] propagates to the caller, and leaves the timer stopped: the
-    /// tick being delivered is lost, and a [`reset`](Self::reset) starts it again.
+    /// Panics if the timer has to wait and is polled outside a tokio runtime, or on a
+    /// runtime built without the time driver (no `enable_time()`), with tokio's message,
+    /// as [`tokio::time::sleep`] does: tokio offers no way to tell beforehand. A panic of
+    /// the timer's [`MissedTickPolicy`] propagates to the caller, and leaves the timer
+    /// stopped: the tick being delivered is lost, and a [`reset`](Self::reset) starts it
+    /// again.
     ///
     /// # Examples
     ///
@@ -301,10 +332,12 @@ impl Timer {
     ///
     /// # Panics
     ///
-    /// Panics if the timer has to wait and is polled outside a tokio runtime with the time
-    /// driver enabled, as [`tokio::time::sleep`] does. A panic of the timer's
-    /// [`MissedTickPolicy`] propagates to the caller, and leaves the timer stopped: the
-    /// tick being delivered is lost, and a [`reset`](Self::reset) starts it again.
+    /// Panics if the timer has to wait and is polled outside a tokio runtime, or on a
+    /// runtime built without the time driver (no `enable_time()`), with tokio's message,
+    /// as [`tokio::time::sleep`] does: tokio offers no way to tell beforehand. A panic of
+    /// the timer's [`MissedTickPolicy`] propagates to the caller, and leaves the timer
+    /// stopped: the tick being delivered is lost, and a [`reset`](Self::reset) starts it
+    /// again.
     ///
     /// # Examples
     ///

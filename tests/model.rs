@@ -1,12 +1,13 @@
 //! The Timer against the reference model of `common/model.rs`, on random operation
 //! sequences: every built-in policy, and `Timer::timeout`; random intervals
-//! (sub-millisecond ones included), random start delays or `auto_start(false)`, and random
-//! advances of the paused clock, ticks, stream items, single polls (cancellations), resets
-//! and stops.
+//! (sub-millisecond ones included), random starts (a start delay, `tick_at_start`,
+//! `first_tick_at`, `auto_start(false)`), and random advances of the paused clock, ticks,
+//! stream items, single polls (cancellations), resets of every kind, new intervals and
+//! stops, each by the timer itself or by a `TimerHandle`.
 
 mod common;
 
-use common::model::{run, Op, Policy};
+use common::model::{run, Control, Op, Policy, Start};
 use proptest::prelude::*;
 
 fn policy() -> impl Strategy<Value = Policy> {
@@ -19,6 +20,17 @@ fn policy() -> impl Strategy<Value = Policy> {
     ]
 }
 
+fn control() -> impl Strategy<Value = Control> {
+    prop_oneof![
+        2 => Just(Control::Reset),
+        2 => (0..20_000u64).prop_map(Control::ResetAfter),
+        2 => (-20_000..20_000i64).prop_map(Control::ResetAt),
+        1 => Just(Control::ResetImmediately),
+        2 => prop_oneof![0..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)].prop_map(Control::SetInterval),
+        2 => Just(Control::Stop),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..3_000u64).prop_map(Op::Advance),
@@ -26,9 +38,17 @@ fn op() -> impl Strategy<Value = Op> {
         6 => Just(Op::Tick),
         2 => Just(Op::Next),
         3 => Just(Op::PollOnce),
-        1 => Just(Op::Reset),
-        1 => (0..20_000u64).prop_map(Op::ResetAfter),
-        1 => Just(Op::Stop),
+        3 => control().prop_map(Op::Timer),
+        2 => control().prop_map(Op::Handle),
+    ]
+}
+
+fn start() -> impl Strategy<Value = Start> {
+    prop_oneof![
+        Just(Start::Later),
+        (0..5_000u64).prop_map(Start::Delay),
+        (0..5_000u64).prop_map(Start::TickAtStartAfter),
+        (-5_000..5_000i64).prop_map(Start::FirstTickAt),
     ]
 }
 
@@ -39,13 +59,17 @@ fn interval() -> impl Strategy<Value = u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // 512 cases, or `PROPTEST_CASES` for a longer run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn timer_matches_the_model(
         interval in interval(),
         policy in policy(),
-        start in prop_oneof![Just(None), (0..5_000u64).prop_map(Some)],
+        start in start(),
         ops in prop::collection::vec(op(), 1..80),
     ) {
         if let Err(difference) = run(interval, policy, start, &ops) {
@@ -61,6 +85,12 @@ fn a_long_run_of_single_polls_matches_the_model() {
     let mut ops = vec![Op::Advance(1_000)];
     ops.extend([Op::PollOnce; 300]);
     ops.push(Op::Tick);
-    run(1, Policy::TriggerAllMissed, Some(0), &ops).unwrap();
-    run(3, Policy::SkipMissedAndDrift { tolerance: 0 }, None, &ops).unwrap();
+    run(1, Policy::TriggerAllMissed, Start::Delay(0), &ops).unwrap();
+    run(
+        3,
+        Policy::SkipMissedAndDrift { tolerance: 0 },
+        Start::Later,
+        &ops,
+    )
+    .unwrap();
 }

@@ -15,21 +15,32 @@ use kadenz::Timer;
 use tokio::time::Instant;
 
 /// Receives ticks at the given reference times (ms, `None`: as soon as due) and returns
-/// each tick as (reference time it was due, drift), in ms.
-async fn replay(mut timer: Timer, receive_at: &[Option<u64>]) -> Vec<(u64, u64)> {
+/// each tick as (reference time it was due, drift), in ms, and its (missed, skipped)
+/// counts.
+async fn replay(
+    mut timer: Timer,
+    receive_at: &[Option<u64>],
+) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
     let zero = Instant::now() + Duration::from_secs(1);
     let mut ticks = Vec::new();
+    let mut counts = Vec::new();
     for at in receive_at {
         let tick = match at {
             Some(at) => tick_at(&mut timer, zero + ms(*at)).await,
-            None => timer.tick().await.unwrap(),
+            // Bounded, so that a timer that never fires fails the test instead of hanging
+            // it: the paused clock reaches the bound at once when nothing else is due.
+            None => tokio::time::timeout(Duration::from_secs(3_600), timer.tick())
+                .await
+                .expect("the next tick within an hour")
+                .expect("running"),
         };
+        counts.push((tick.missed(), tick.skipped()));
         let (scheduled, drift) = offsets(zero, tick);
         assert_eq!(scheduled % 1000, 0, "whole milliseconds only");
         assert_eq!(drift % 1000, 0, "whole milliseconds only");
         ticks.push((scheduled / 1000, drift / 1000));
     }
-    ticks
+    (ticks, counts)
 }
 
 #[tokio::test(start_paused = true)]
@@ -38,7 +49,7 @@ async fn skip_missed_and_drift_walkthrough() {
         Duration::from_secs(1),
         SkipMissedAndDrift::new(Duration::from_millis(100)),
     );
-    let ticks = replay(
+    let (ticks, counts) = replay(
         timer,
         &[None, Some(1200), Some(2300), Some(4300), None, None],
     )
@@ -54,12 +65,15 @@ async fn skip_missed_and_drift_walkthrough() {
             (6300, 0),    //    and T6.3
         ]
     );
+    // (missed, skipped): T3, 1.1 s late, is one whole interval late, and the due time
+    // 4.2 is dropped.
+    assert_eq!(counts, [(0, 0), (0, 0), (0, 0), (1, 1), (0, 0), (0, 0)]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn skip_missed_and_resync_walkthrough() {
     let timer = Timer::new(Duration::from_secs(1), SkipMissedAndResync);
-    let ticks = replay(
+    let (ticks, counts) = replay(
         timer,
         &[None, Some(1200), Some(2300), Some(4300), Some(5100), None],
     )
@@ -75,12 +89,14 @@ async fn skip_missed_and_resync_walkthrough() {
             (6000, 0),    // 6. T6 on time
         ]
     );
+    // T3, 1.3 s late, is one whole interval late, and T4 is dropped.
+    assert_eq!(counts, [(0, 0), (0, 0), (0, 0), (1, 1), (0, 0), (0, 0)]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn trigger_all_missed_walkthrough() {
     let timer = Timer::periodic(Duration::from_secs(1));
-    let ticks = replay(
+    let (ticks, counts) = replay(
         timer,
         &[
             None,
@@ -105,6 +121,11 @@ async fn trigger_all_missed_walkthrough() {
             (6000, 0),    // 7. T6 on time
         ]
     );
+    // T3 is one whole interval late; nothing is ever dropped.
+    assert_eq!(
+        counts,
+        [(0, 0), (0, 0), (0, 0), (1, 0), (0, 0), (0, 0), (0, 0)]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -112,11 +133,12 @@ async fn timeout_accumulates_drift() {
     // The reference's timeout: SkipMissedAndDrift with zero tolerance, so every late tick
     // moves the schedule by its whole lateness.
     let timer = Timer::timeout(Duration::from_secs(1));
-    let ticks = replay(timer, &[None, Some(1001), None, Some(3500), None]).await;
+    let (ticks, counts) = replay(timer, &[None, Some(1001), None, Some(3500), None]).await;
     assert_eq!(
         ticks,
         [(0, 0), (1000, 1), (2001, 0), (3001, 499), (4500, 0)]
     );
+    assert_eq!(counts, [(0, 0); 5], "never a whole interval late");
 }
 
 /// The custom policy of the reference, as written there.
@@ -132,8 +154,11 @@ impl MissedTickPolicy for WaitOneMoreSecond {
 #[tokio::test(start_paused = true)]
 async fn wait_one_more_second() {
     let timer = Timer::new(Duration::from_secs(1), WaitOneMoreSecond);
-    let ticks = replay(timer, &[None, None, Some(5500), None]).await;
+    let (ticks, counts) = replay(timer, &[None, None, Some(5500), None]).await;
     assert_eq!(ticks, [(0, 0), (2000, 0), (4000, 1500), (6000, 0)]);
+    // The tick due at 4, received at 5.5: one interval late, and 5 is dropped (the next
+    // is due at 6).
+    assert_eq!(counts, [(0, 0), (0, 0), (1, 1), (0, 0)]);
 }
 
 #[test]

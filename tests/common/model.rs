@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
-use kadenz::{Tick, Timer};
+use kadenz::{Tick, Timer, TimerHandle};
 use tokio::time::Instant;
 
 /// A waker that does nothing, for polling once by hand. (`Waker::noop` is newer than the
@@ -57,6 +57,34 @@ impl Policy {
     }
 }
 
+/// How the timer is built: when its first tick is due.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Start {
+    /// `auto_start(false)`: started by the first poll or control operation.
+    Later,
+    /// Started at once, the first tick a start delay plus one interval after the start.
+    Delay(u64),
+    /// `tick_at_start(true)`: the first tick at the start plus this delay.
+    TickAtStartAfter(u64),
+    /// `first_tick_at(start + offset)`, the offset in µs (negative: in the past, down to
+    /// the runtime's start).
+    FirstTickAt(i64),
+}
+
+/// What changes a timer's schedule, by the timer's own method or by a handle's.
+#[derive(Debug, Clone, Copy)]
+pub enum Control {
+    Reset,
+    ResetAfter(u64),
+    /// `reset_at(now + offset)`, the offset in µs (negative: in the past, down to the
+    /// runtime's start).
+    ResetAt(i64),
+    ResetImmediately,
+    /// A new interval, in µs (0 is refused, as by the library).
+    SetInterval(u64),
+    Stop,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Op {
     /// Advance the paused clock by this many microseconds.
@@ -67,21 +95,31 @@ pub enum Op {
     Next,
     /// Poll `tick()` once and drop the future: a cancelled `select!` branch.
     PollOnce,
-    Reset,
-    ResetAfter(u64),
-    Stop,
+    /// A method of the timer.
+    Timer(Control),
+    /// The same method of a `TimerHandle` (the first one makes the handle).
+    Handle(Control),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum State {
     NotStarted,
-    /// The next tick is due at `origin + next` (µs since the runtime started).
+    /// The next tick is due at `origin + next` (µs since the runtime started); `fixed`:
+    /// put at an instant, so a new interval does not move it.
     Running {
         origin: u64,
         next: u64,
+        fixed: bool,
     },
     Stopped,
 }
+
+/// A tick as the model sees it: scheduled (µs since the runtime started), drift, missed,
+/// skipped.
+pub type SeenTick = (u64, u64, u64, u64);
+
+/// The counters of `Timer::stats`: delivered, skipped, largest drift.
+type Stats = (u64, u64, u64);
 
 #[derive(Debug)]
 struct Model {
@@ -89,33 +127,75 @@ struct Model {
     policy: Policy,
     state: State,
     now: u64,
+    stats: Stats,
 }
 
 impl Model {
-    fn start(&mut self, delay: u64) {
+    fn run_from(&mut self, origin: u64, next: u64, fixed: bool) {
         self.state = State::Running {
-            origin: self.now,
-            next: delay + self.interval,
+            origin,
+            next,
+            fixed,
         };
     }
 
-    /// The tick the timer delivers now, if one is due, as (scheduled, drift).
-    fn fire_if_due(&mut self) -> Option<(u64, u64)> {
+    fn start(&mut self, delay: u64) {
+        self.run_from(self.now, delay + self.interval, false);
+    }
+
+    fn at(&self, offset: i64) -> u64 {
+        self.now.saturating_add_signed(offset)
+    }
+
+    fn control(&mut self, control: Control) {
+        match control {
+            Control::Reset => self.start(0),
+            Control::ResetAfter(delay) => self.start(delay),
+            Control::ResetAt(offset) => self.run_from(self.at(offset), 0, true),
+            Control::ResetImmediately => self.run_from(self.now, 0, true),
+            Control::SetInterval(0) => {}
+            Control::SetInterval(interval) => {
+                if let State::Running {
+                    next, fixed: false, ..
+                } = &mut self.state
+                {
+                    // One new interval after the due time one old interval before it.
+                    *next = next.saturating_sub(self.interval) + interval;
+                }
+                self.interval = interval;
+            }
+            Control::Stop => self.state = State::Stopped,
+        }
+    }
+
+    /// The tick the timer delivers now, if one is due.
+    fn fire_if_due(&mut self) -> Option<SeenTick> {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next } = self.state else {
+        let State::Running { origin, next, .. } = self.state else {
             return None;
         };
-        let now = self.now - origin;
-        if now < next {
+        if self.now < origin + next {
             return None;
         }
-        self.state = State::Running {
-            origin,
-            next: self.policy.next(self.interval, next, now),
+        let (interval, now) = (self.interval, self.now - origin);
+        let following = self.policy.next(interval, next, now);
+        self.run_from(origin, following, false);
+        let drift = now - next;
+        // The due times `next + k·interval`, k >= 1, that had come by `now`, but not those
+        // at or after the following tick.
+        let skipped = if following > next {
+            (drift / interval).min((following - next + interval - 1) / interval - 1)
+        } else {
+            0
         };
-        Some((origin + next, now - next))
+        self.stats = (
+            self.stats.0 + 1,
+            self.stats.1 + skipped,
+            self.stats.2.max(drift),
+        );
+        Some((origin + next, drift, drift / interval, skipped))
     }
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
@@ -127,11 +207,11 @@ impl Model {
 
     /// The tick an awaited `tick()` delivers, advancing the clock as the runtime does;
     /// `None` if the timer is stopped.
-    fn tick(&mut self) -> Option<(u64, u64)> {
+    fn tick(&mut self) -> Option<SeenTick> {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next } = self.state else {
+        let State::Running { origin, next, .. } = self.state else {
             return None;
         };
         if self.now < origin + next {
@@ -142,13 +222,13 @@ impl Model {
 
     fn deadline(&self) -> Option<u64> {
         match self.state {
-            State::Running { origin, next } => Some(origin + next),
+            State::Running { origin, next, .. } => Some(origin + next),
             _ => None,
         }
     }
 }
 
-pub fn build(interval: u64, policy: Policy, start: Option<u64>) -> Timer {
+pub fn build(interval: u64, policy: Policy, start: Start, t0: Instant) -> Timer {
     let builder = Timer::builder(Duration::from_micros(interval));
     let builder = match policy {
         Policy::TriggerAllMissed => builder.missed_tick_policy(TriggerAllMissed),
@@ -159,23 +239,66 @@ pub fn build(interval: u64, policy: Policy, start: Option<u64>) -> Timer {
         Policy::Timeout => return Timer::timeout(Duration::from_micros(interval)),
     };
     match start {
-        Some(delay) => builder.start_delay(Duration::from_micros(delay)),
-        None => builder.auto_start(false),
+        Start::Later => builder.auto_start(false),
+        Start::Delay(delay) => builder.start_delay(Duration::from_micros(delay)),
+        Start::TickAtStartAfter(delay) => builder
+            .tick_at_start(true)
+            .start_delay(Duration::from_micros(delay)),
+        Start::FirstTickAt(offset) => {
+            builder.first_tick_at(instant(t0, 0u64.saturating_add_signed(offset)))
+        }
     }
     .build()
     .unwrap()
 }
 
+fn instant(t0: Instant, us: u64) -> Instant {
+    t0 + Duration::from_micros(us)
+}
+
+fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
+    match control {
+        Control::Reset => timer.reset(),
+        Control::ResetAfter(us) => timer.reset_after(Duration::from_micros(us)),
+        Control::ResetAt(offset) => timer.reset_at(instant(t0, now.saturating_add_signed(offset))),
+        Control::ResetImmediately => timer.reset_immediately(),
+        Control::SetInterval(us) => {
+            let result = timer.set_interval(Duration::from_micros(us));
+            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+        }
+        Control::Stop => timer.stop(),
+    }
+}
+
+fn control_by_handle(handle: &TimerHandle, control: Control, t0: Instant, now: u64) {
+    match control {
+        Control::Reset => handle.reset(),
+        Control::ResetAfter(us) => handle.reset_after(Duration::from_micros(us)),
+        Control::ResetAt(offset) => handle.reset_at(instant(t0, now.saturating_add_signed(offset))),
+        Control::ResetImmediately => handle.reset_immediately(),
+        Control::SetInterval(us) => {
+            let result = handle.set_interval(Duration::from_micros(us));
+            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+        }
+        Control::Stop => handle.stop(),
+    }
+}
+
 /// What an operation returned: `None` for operations that return nothing, else whether it
-/// was ready and the (scheduled, drift) of the tick, in µs since the runtime started.
-type Observed = Option<Option<(u64, u64)>>;
+/// was ready and the tick.
+type Observed = Option<Option<SeenTick>>;
+
+/// How long (on the paused clock) an awaited tick may take before the runner calls the
+/// timer stuck: far beyond any tick the operations can schedule, so it never cuts a right
+/// one short, and reached at once by the paused clock when nothing else is due.
+const STUCK: Duration = Duration::from_secs(1_000_000_000);
 
 /// Runs `ops` on a real timer and on the model, on a fresh paused runtime; the first
 /// difference is an `Err` saying at which step, and what differed.
-pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Result<(), String> {
+pub fn run(interval: u64, policy: Policy, start: Start, ops: &[Op]) -> Result<(), String> {
     // `Timer::timeout` starts at once, whatever start the caller drew.
     let start = if let Policy::Timeout = policy {
-        Some(0)
+        Start::Delay(0)
     } else {
         start
     };
@@ -187,8 +310,16 @@ pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Res
     runtime.block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
-        let seen =
-            |tick: Option<Tick>| tick.map(|t| (at(t.scheduled()), t.drift().as_micros() as u64));
+        let seen = |tick: Option<Tick>| {
+            tick.map(|t| {
+                (
+                    at(t.scheduled()),
+                    t.drift().as_micros() as u64,
+                    t.missed(),
+                    t.skipped(),
+                )
+            })
+        };
         let differ = |step: usize,
                       op: Op,
                       what: &str,
@@ -199,15 +330,20 @@ pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Res
             ))
         };
 
-        let mut timer = build(interval, policy, start);
+        let mut timer = build(interval, policy, start, t0);
+        let mut handle: Option<TimerHandle> = None;
         let mut model = Model {
             interval,
             policy,
             state: State::NotStarted,
             now: 0,
+            stats: (0, 0, 0),
         };
-        if let Some(delay) = start {
-            model.start(delay);
+        match start {
+            Start::Later => {}
+            Start::Delay(delay) => model.start(delay),
+            Start::TickAtStartAfter(delay) => model.run_from(0, delay, true),
+            Start::FirstTickAt(offset) => model.run_from(model.at(offset), 0, true),
         }
         for (step, &op) in ops.iter().enumerate() {
             let (got, want): (Observed, Observed) = match op {
@@ -216,14 +352,21 @@ pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Res
                     model.now += us;
                     (None, None)
                 }
-                Op::Tick => {
+                Op::Tick | Op::Next => {
                     let want = model.tick();
-                    (Some(seen(timer.tick().await)), Some(want))
-                }
-                Op::Next => {
-                    let want = model.tick();
-                    let got = poll_fn(|cx| Pin::new(&mut timer).poll_next(cx)).await;
-                    (Some(seen(got)), Some(want))
+                    let got = tokio::time::timeout(STUCK, async {
+                        match op {
+                            Op::Tick => timer.tick().await,
+                            _ => poll_fn(|cx| Pin::new(&mut timer).poll_next(cx)).await,
+                        }
+                    })
+                    .await;
+                    match got {
+                        Ok(got) => (Some(seen(got)), Some(want)),
+                        Err(_) => {
+                            return differ(step, op, "stuck: no tick", &"none", &want);
+                        }
+                    }
                 }
                 Op::PollOnce => {
                     let stopped = model.state == State::Stopped;
@@ -242,19 +385,15 @@ pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Res
                     .await;
                     (got, if stopped { Some(None) } else { want.map(Some) })
                 }
-                Op::Reset => {
-                    timer.reset();
-                    model.start(0);
+                Op::Timer(c) => {
+                    control(&mut timer, c, t0, model.now);
+                    model.control(c);
                     (None, None)
                 }
-                Op::ResetAfter(us) => {
-                    timer.reset_after(Duration::from_micros(us));
-                    model.start(us);
-                    (None, None)
-                }
-                Op::Stop => {
-                    timer.stop();
-                    model.state = State::Stopped;
+                Op::Handle(c) => {
+                    let handle = handle.get_or_insert_with(|| timer.handle());
+                    control_by_handle(handle, c, t0, model.now);
+                    model.control(c);
                     (None, None)
                 }
             };
@@ -264,23 +403,42 @@ pub fn run(interval: u64, policy: Policy, start: Option<u64>, ops: &[Op]) -> Res
             if at(Instant::now()) != model.now {
                 return differ(step, op, "clock", &at(Instant::now()), &model.now);
             }
-            if timer.deadline().map(at) != model.deadline() {
-                return differ(
-                    step,
-                    op,
-                    "deadline",
-                    &timer.deadline().map(at),
-                    &model.deadline(),
-                );
+            let deadline = timer.deadline().map(at);
+            if deadline != model.deadline() {
+                return differ(step, op, "deadline", &deadline, &model.deadline());
             }
-            if timer.is_running() != model.deadline().is_some() {
-                return differ(
-                    step,
-                    op,
-                    "is_running",
-                    &timer.is_running(),
-                    &model.deadline().is_some(),
-                );
+            let running = model.deadline().is_some();
+            if timer.is_running() != running {
+                return differ(step, op, "is_running", &timer.is_running(), &running);
+            }
+            let interval = timer.interval().as_micros() as u64;
+            if interval != model.interval {
+                return differ(step, op, "interval", &interval, &model.interval);
+            }
+            let stats = timer.stats();
+            let stats = (
+                stats.delivered(),
+                stats.skipped(),
+                stats.max_drift().as_micros() as u64,
+            );
+            if stats != model.stats {
+                return differ(step, op, "stats", &stats, &model.stats);
+            }
+            if let Some(handle) = &handle {
+                // `NotStarted` counts as not running, for the handle as for the timer.
+                if handle.is_running() != running {
+                    return differ(
+                        step,
+                        op,
+                        "handle is_running",
+                        &handle.is_running(),
+                        &running,
+                    );
+                }
+                let interval = handle.interval().as_micros() as u64;
+                if interval != model.interval {
+                    return differ(step, op, "handle interval", &interval, &model.interval);
+                }
             }
         }
         Ok(())
