@@ -2,7 +2,9 @@
 //! timer applies them the next time it is polled or used, and is woken for them only
 //! when they need it before the wake-up it already waits for.
 //!
-//! The protocol, for reviewers (the loom test in `tests/loom.rs` checks it):
+//! The protocol, for reviewers (the loom model check in `src/handle/loom_check.rs` checks
+//! it across the threads' interleavings; `.ci/run` runs it as
+//! `RUSTFLAGS="--cfg kadenz_loom" CARGO_TARGET_DIR=target/loom cargo test --release --lib loom_check`):
 //!
 //! - Everything a handle writes (the command, the new interval, `pending = true`) and the
 //!   waker it takes are under the mutex.
