@@ -1,5 +1,7 @@
 //! Cost of the operations around the ticks, kadenz against tokio, on the real clock:
-//! creating a timer, resetting it (the watchdog pattern), and the missed-tick arithmetic.
+//! creating a timer, resetting it (the watchdog pattern), kicking it through a
+//! [`TimerHandle`](kadenz::TimerHandle) against a hand-written `Notify` watchdog, and the
+//! missed-tick arithmetic.
 //!
 //! No clock is ever paused in this process (the paused-clock benches are in
 //! `benches/tick.rs`), so `tokio::time::Instant::now()` is the plain monotonic clock, as in
@@ -20,6 +22,8 @@ mod poll_once;
 
 use std::future::Future;
 use std::hint::black_box;
+use std::pin::{pin, Pin};
+use std::sync::Arc;
 use std::task::Context;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -28,6 +32,8 @@ use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, 
 use kadenz::Timer;
 use poll_once::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
 use tokio::time::{interval_at, sleep, Instant, Interval};
 
 /// Far enough that no deadline passes during a bench.
@@ -174,6 +180,210 @@ fn poll_pending_tokio(n: u64) -> Duration {
     })
 }
 
+// --- a kick from another task: the handle against a hand-written `Notify` watchdog -------
+//
+// A watchdog kicked by other tasks. With kadenz, the kickers hold a `TimerHandle` and call
+// `reset()`; the handle leaves the restart in a slot under a mutex and wakes the timer's
+// task only if the new deadline is earlier than the one the timer waits for, which a
+// reset never is. Without it, a tokio user writes the watchdog by hand: the kickers hold
+// an `Arc<Notify>` and call `notify_one()`, and the watchdog task loops on
+//
+//     tokio::select! {
+//         _ = notify.notified() => sleep.as_mut().reset(Instant::now() + PERIOD),
+//         _ = &mut sleep => { /* timed out */ }
+//     }
+//
+// so every kick wakes the watchdog task, which restarts its `Sleep` and waits again.
+//
+// `handle_kick`, the kick alone (the kicker's side):
+// - `kadenz`: `TimerHandle::reset()` on a timer that was polled once, so it waits on the
+//   wheel and its waker is in the handle's slot; its deadline is one PERIOD away, so no
+//   kick needs to wake it.
+// - `kadenz_timer_reset`: `Timer::reset()` by the timer's own task (a timer without a
+//   handle, polled once: the `reset` group's kadenz member).
+// - `tokio_notify`: `notify_one()` with the watchdog's `notified()` future registered, as
+//   after every wake of the watchdog: each kick pops the waiter and wakes it (untimed in
+//   between: a fresh batch of registered futures, and receiving their notifications).
+// - `tokio_notify_stored`: `notify_one()` on a `Notify` whose registered future has
+//   already been notified by the first call: every later kick only stores the permit (an
+//   atomic compare-exchange), the kicker's cost while the watchdog task has not run yet.
+//
+// `handle_kick_poll`, the kick and then the watchdog's poll (one kick per wake):
+// - `kadenz`: `TimerHandle::reset()` and `Timer::poll_tick`, which applies the restart,
+//   moves its `Sleep` and registers its waker in the slot again (`Pending`).
+// - `kadenz_timer_reset`: `Timer::reset()` and `Timer::poll_tick` on a timer without a
+//   handle (the `reset_poll` group's kadenz member).
+// - `tokio_notify`: `notify_one()`, then the hand-written watchdog's poll: its `Notified`
+//   is ready; it re-arms (a new `notified()`, `Sleep::reset(now + PERIOD)`) and polls the
+//   new `Notified` (which registers it) and the `Sleep` (`Pending`), as the next turn of
+//   the `select!` loop does.
+//
+// `handle_kick_rearm`, what one kick costs the program until the watchdog is re-armed, when
+// kicks come one per wake of the watchdog task:
+// - `kadenz`: `TimerHandle::reset()` alone (`handle_kick`'s kadenz member): the timer's
+//   task is not woken, so it does not run; the timer applies the last restart when it is
+//   next polled, at the latest at its old deadline (one poll per PERIOD, not per kick).
+// - `tokio_notify`: `notify_one()` and the watchdog's poll (`handle_kick_poll`'s tokio
+//   member): the kick woke the watchdog task, which must run to re-arm.
+//
+// The waker does nothing: the cost of the wake itself (scheduling the watchdog task and
+// running it), which every `Notify` kick causes and no handle reset does, is not counted.
+
+/// The number of `Notified` futures registered at once by `kick_tokio_notify`.
+const KICK_BATCH: u64 = 256;
+
+fn kick_kadenz(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut timer = Timer::timeout(PERIOD);
+    let handle = timer.handle();
+    timer.poll_once(&mut cx);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&handle).reset();
+    }
+    let elapsed = start.elapsed();
+    // The restarts were left for the timer, which applies them on its next poll.
+    assert!(timer.poll_tick(&mut cx).is_pending());
+    elapsed
+}
+
+fn kick_kadenz_timer_reset(n: u64) -> Duration {
+    reset_kadenz(n)
+}
+
+/// The watchdog's `notified()` futures, registered `KICK_BATCH` at a time: each
+/// `notify_one()` finds a waiter, as the first kick after each wake of the watchdog does.
+fn kick_tokio_notify(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let notify = Arc::new(Notify::new());
+    let kicker = Arc::clone(&notify);
+    let mut waiting: Vec<Pin<Box<Notified<'_>>>> = (0..KICK_BATCH)
+        .map(|_| Box::pin(notify.notified()))
+        .collect();
+    let mut elapsed = Duration::ZERO;
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(KICK_BATCH) as usize;
+        for notified in &mut waiting[..batch] {
+            notified.set(notify.notified());
+            assert!(notified.as_mut().poll(&mut cx).is_pending());
+        }
+        let start = StdInstant::now();
+        for _ in 0..batch {
+            black_box(&kicker).notify_one();
+        }
+        elapsed += start.elapsed();
+        // Receive the notifications: a `Notified` dropped after `notify_one` chose it
+        // would pass the notification on.
+        for notified in &mut waiting[..batch] {
+            assert!(notified.as_mut().poll(&mut cx).is_ready());
+        }
+        left -= batch as u64;
+    }
+    elapsed
+}
+
+fn kick_tokio_notify_stored(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let notify = Arc::new(Notify::new());
+    let kicker = Arc::clone(&notify);
+    let mut notified = pin!(notify.notified());
+    assert!(notified.as_mut().poll(&mut cx).is_pending());
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&kicker).notify_one();
+    }
+    let elapsed = start.elapsed();
+    assert!(notified.as_mut().poll(&mut cx).is_ready());
+    elapsed
+}
+
+fn kick_poll_kadenz(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut timer = Timer::timeout(PERIOD);
+    let handle = timer.handle();
+    timer.poll_once(&mut cx);
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&handle).reset();
+        let _ = black_box(black_box(&mut timer).poll_tick(&mut cx));
+    }
+    start.elapsed()
+}
+
+fn kick_poll_kadenz_timer_reset(n: u64) -> Duration {
+    reset_poll_kadenz(n)
+}
+
+/// One turn of the hand-written watchdog's `select!` loop: if the `Notified` is ready (a
+/// kick), re-arm (a new `notified()`, the `Sleep` restarted) and wait again, polling the new
+/// `Notified` (which registers it) and the `Sleep`. `true` if the watchdog has to act: a
+/// kick already waiting, or the timeout.
+fn notify_watchdog_poll<'a>(
+    notify: &'a Notify,
+    notified: &mut Pin<&mut Notified<'a>>,
+    sleep: &mut Pin<&mut tokio::time::Sleep>,
+    cx: &mut Context<'_>,
+) -> bool {
+    if notified.as_mut().poll(cx).is_ready() {
+        notified.set(notify.notified());
+        sleep.as_mut().reset(Instant::now() + PERIOD);
+        if notified.as_mut().poll(cx).is_ready() {
+            return true;
+        }
+    }
+    sleep.as_mut().poll(cx).is_ready()
+}
+
+fn kick_poll_tokio_notify(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let notify = Arc::new(Notify::new());
+    let kicker = Arc::clone(&notify);
+    let mut timeout = pin!(sleep(PERIOD));
+    let mut notified = pin!(notify.notified());
+    // The watchdog waits: its `Notified` is registered, its `Sleep` on the wheel.
+    assert!(!notify_watchdog_poll(
+        &notify,
+        &mut notified,
+        &mut timeout,
+        &mut cx
+    ));
+    // One turn untimed, to check that a kick re-arms it and leaves it waiting again.
+    kicker.notify_one();
+    assert!(!notify_watchdog_poll(
+        &notify,
+        &mut notified,
+        &mut timeout,
+        &mut cx
+    ));
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&kicker).notify_one();
+        black_box(notify_watchdog_poll(
+            &notify,
+            &mut notified,
+            &mut timeout,
+            &mut cx,
+        ));
+    }
+    start.elapsed()
+}
+
 // --- the missed-tick arithmetic ---------------------------------------------------------
 //
 // Each policy's `calculate_next_tick_time` alone, for a tick 1.3 intervals late (so that
@@ -318,6 +528,33 @@ const CASES: &[Case] = &[
             ("tokio", poll_pending_tokio),
         ],
         ab_ops: 200_000,
+    },
+    Case {
+        group: "handle_kick",
+        members: &[
+            ("kadenz", kick_kadenz),
+            ("kadenz_timer_reset", kick_kadenz_timer_reset),
+            ("tokio_notify", kick_tokio_notify),
+            ("tokio_notify_stored", kick_tokio_notify_stored),
+        ],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "handle_kick_poll",
+        members: &[
+            ("kadenz", kick_poll_kadenz),
+            ("kadenz_timer_reset", kick_poll_kadenz_timer_reset),
+            ("tokio_notify", kick_poll_tokio_notify),
+        ],
+        ab_ops: 100_000,
+    },
+    Case {
+        group: "handle_kick_rearm",
+        members: &[
+            ("kadenz", kick_kadenz),
+            ("tokio_notify", kick_poll_tokio_notify),
+        ],
+        ab_ops: 100_000,
     },
     Case {
         group: "policy_trigger_all_missed",

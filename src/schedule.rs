@@ -136,6 +136,10 @@ impl Schedule {
     ///
     /// The state is `Stopped` while the policy runs: a panicking policy leaves a stopped
     /// schedule, not one that would call it again with the same arguments.
+    ///
+    /// Inlined into the timer's poll, its one caller on the tick path: as a call of its
+    /// own it cost an overdue tick about 30 instructions of 385 (callgrind).
+    #[inline]
     pub(crate) fn deliver(
         &mut self,
         policy: &dyn MissedTickPolicy,
