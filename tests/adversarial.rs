@@ -6,7 +6,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{offsets, us};
+use common::{next_tick, offsets, us};
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
 use tokio::time::{advance, Instant};
@@ -19,10 +19,16 @@ async fn a_one_microsecond_timer_catches_up_exactly() {
     let mut timer = Timer::periodic(us(1));
     advance(us(5_000)).await;
     for k in 1..=5_000u64 {
-        assert_eq!(offsets(start, timer.tick().await.unwrap()), (k, 5_000 - k));
+        assert_eq!(
+            offsets(start, next_tick(&mut timer).await.unwrap()),
+            (k, 5_000 - k)
+        );
     }
     // Caught up: the next is due at 5.001 ms; the idle paused clock wakes at 6 ms.
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (5_001, 999));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (5_001, 999)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -32,12 +38,18 @@ async fn a_timer_runs_until_its_time_line_saturates() {
     let start = Instant::now();
     let mut timer = Timer::periodic(us(half));
     advance(us(half)).await;
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (half, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (half, 0)
+    );
     assert_eq!(timer.deadline(), Some(start + us(2 * half)));
     advance(us(half + 7)).await;
     // Due at u64::MAX - 1 µs, received 7 µs later, past the time line's end: the policy
     // is told now = u64::MAX (the next test), but the drift is measured between instants.
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (2 * half, 7));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (2 * half, 7)
+    );
     assert_eq!(
         timer.deadline(),
         None,
@@ -70,9 +82,9 @@ async fn past_the_end_of_the_time_line_the_policy_is_told_now_is_the_end() {
     let recording = Arc::new(Recording::default());
     let mut timer = Timer::new(us(half), recording.clone());
     advance(us(half + 3)).await;
-    timer.tick().await.unwrap();
+    next_tick(&mut timer).await.unwrap();
     advance(us(half + 7)).await;
-    timer.tick().await.unwrap();
+    next_tick(&mut timer).await.unwrap();
     assert_eq!(
         *recording.0.lock().unwrap(),
         [(half, half, half + 3), (half, 2 * half, MAX)],
@@ -142,7 +154,10 @@ async fn a_policy_answering_scheduled_repeats_the_tick_with_growing_drift() {
     let start = Instant::now();
     let mut timer = Timer::new(us(1000), Scheduled);
     for k in 0..1_000u64 {
-        assert_eq!(offsets(start, timer.tick().await.unwrap()), (1000, k));
+        assert_eq!(
+            offsets(start, next_tick(&mut timer).await.unwrap()),
+            (1000, k)
+        );
         advance(us(1)).await;
     }
 }
@@ -163,7 +178,7 @@ async fn a_policy_walking_backwards_fires_at_once_down_to_the_start() {
     for k in 0..5u64 {
         let due = 1000u64.saturating_sub(400 * k);
         assert_eq!(
-            offsets(start, timer.tick().await.unwrap()),
+            offsets(start, next_tick(&mut timer).await.unwrap()),
             (due, 1000 - due)
         );
     }

@@ -9,6 +9,8 @@
 //! `Sleep` (boxed on its first wait) and the runtime's own buffers (grown on their first
 //! use). What is counted is only the steady state: many ticks in a row.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use std::time::Duration;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
 use tokio::time::{advance, Instant};
+
+use common::TickCap;
 
 /// The system allocator, counting the allocations of the threads that ask it to.
 struct Counting;
@@ -118,11 +122,27 @@ fn timers() -> Vec<(&'static str, Timer)> {
     ]
 }
 
-/// Receives every tick that is due now; how many there were.
-async fn drain_due(timer: &mut Timer) -> usize {
+/// What a runaway timer of `drain_due` was: "due at once (TriggerAllMissed)", formatted
+/// only if it fails, so that counting allocates nothing.
+struct DueAtOnce(&'static str);
+
+impl std::fmt::Display for DueAtOnce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "due at once ({})", self.0)
+    }
+}
+
+/// Receives every tick that is due now, of which there can be at most `limit`; how many
+/// there were. `policy` names the timer in a failure.
+///
+/// A timer whose schedule does not advance is always due, and the paused clock stands
+/// still while it fires: the limit turns that endless loop into a failure.
+async fn drain_due(timer: &mut Timer, limit: u64, policy: &'static str) -> usize {
+    let mut cap = TickCap::new(limit, DueAtOnce(policy));
     let mut ticks = 0;
     while timer.deadline().is_some_and(|due| due <= Instant::now()) {
         timer.tick().await.expect("running");
+        cap.count();
         ticks += 1;
     }
     ticks
@@ -140,19 +160,26 @@ async fn due_ticks(timer: &mut Timer, ticks: usize) {
 }
 
 /// Receives `ticks` ticks that are waited for.
+///
+/// Not bounded by a `timeout`, whose own timer would be counted with the timer's; a timer
+/// without a deadline, which the idle paused runtime would wait for for ever, fails instead.
 async fn awaited_ticks(timer: &mut Timer, ticks: usize) {
     for _ in 0..ticks {
+        timer
+            .deadline()
+            .expect("the timer has no next tick: waiting for one would never end");
         timer.tick().await.expect("running");
     }
 }
 
 /// Jumps the clock `jumps` times by `OVERDUE_JUMP` intervals, and receives every tick that
 /// is due after each jump; how many there were.
-async fn overdue_ticks(timer: &mut Timer, jumps: usize) -> usize {
+async fn overdue_ticks(timer: &mut Timer, jumps: usize, policy: &'static str) -> usize {
     let mut ticks = 0;
     for _ in 0..jumps {
         advance(INTERVAL * OVERDUE_JUMP).await;
-        ticks += drain_due(timer).await;
+        // A jump makes at most one tick per interval due; twice that stops a runaway.
+        ticks += drain_due(timer, 2 * u64::from(OVERDUE_JUMP), policy).await;
     }
     ticks
 }
@@ -197,10 +224,10 @@ async fn no_allocation_per_overdue_tick() {
     const JUMPS: usize = 100;
     for (policy, mut timer) in timers() {
         timer.reset();
-        overdue_ticks(&mut timer, 5).await; // warm-up
+        overdue_ticks(&mut timer, 5, policy).await; // warm-up
         let mut ticks = 0;
         let allocations =
-            allocations_in(async { ticks = overdue_ticks(&mut timer, JUMPS).await }).await;
+            allocations_in(async { ticks = overdue_ticks(&mut timer, JUMPS, policy).await }).await;
         assert!(ticks >= JUMPS, "{policy}: only {ticks} ticks");
         assert_eq!(
             allocations, 0,
@@ -215,10 +242,13 @@ async fn no_allocation_per_overdue_tick() {
 async fn no_allocation_in_a_long_burst() {
     let mut timer = Timer::periodic(INTERVAL);
     advance(INTERVAL * 20).await;
-    drain_due(&mut timer).await; // warm-up
+    drain_due(&mut timer, 2 * 20, "Timer::periodic").await; // warm-up
     advance(INTERVAL * 10_000).await;
     let mut ticks = 0;
-    let allocations = allocations_in(async { ticks = drain_due(&mut timer).await }).await;
+    let allocations = allocations_in(async {
+        ticks = drain_due(&mut timer, 2 * 10_000, "Timer::periodic").await
+    })
+    .await;
     assert_eq!(ticks, 10_000);
     assert_eq!(
         allocations, 0,

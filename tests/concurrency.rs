@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{ms, noop_waker, offsets};
+use common::{
+    ms, next_tick, next_tick_within, noop_waker, offsets, TickCap, PATIENCE, REAL_PATIENCE,
+};
 use kadenz::Timer;
 use tokio::time::Instant;
 
@@ -17,8 +19,13 @@ const TIMERS: u64 = 10_000;
 async fn count_ticks(mut timer: Timer, end: Instant) -> u64 {
     let interval = timer.interval();
     let origin = timer.deadline().unwrap() - interval;
+    // No more than one tick per interval can be due by `end`; twice that stops a runaway.
+    let due = (end.duration_since(origin).as_micros() / interval.as_micros()) as u64;
+    let until = end - origin;
+    let mut cap = TickCap::new(2 * due + 2, format!("due by {until:?} after its start"));
     let mut count = 0u64;
     while let Some(tick) = timer.tick().await {
+        cap.count();
         if tick.scheduled() > end {
             break;
         }
@@ -27,6 +34,14 @@ async fn count_ticks(mut timer: Timer, end: Instant) -> u64 {
         assert_eq!(tick.fired_at(), tick.scheduled() + tick.drift());
     }
     count
+}
+
+/// Awaits `joined` (the tasks of many timers), failing if it takes longer than `patience`:
+/// one bound for all the waits of all the timers.
+async fn within<T>(patience: Duration, joined: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(patience, joined)
+        .await
+        .unwrap_or_else(|_| panic!("the timers' ticks did not all come within {patience:?}"))
 }
 
 #[tokio::test(start_paused = true)]
@@ -39,12 +54,16 @@ async fn ten_thousand_timers_under_the_paused_clock() {
             tokio::spawn(async move { (i, count_ticks(timer, end).await) })
         })
         .collect();
-    let mut total = 0;
-    for task in tasks {
-        let (i, count) = task.await.unwrap();
-        assert_eq!(count, 1000 / (i % 50 + 1), "timer {i}");
-        total += count;
-    }
+    let total = within(PATIENCE, async {
+        let mut total = 0;
+        for task in tasks {
+            let (i, count) = task.await.unwrap();
+            assert_eq!(count, 1000 / (i % 50 + 1), "timer {i}");
+            total += count;
+        }
+        total
+    })
+    .await;
     // 200 timers of each interval from 1 to 50 ms.
     let expected: u64 = (1..=50).map(|interval| 200 * (1000 / interval)).sum();
     assert_eq!(total, expected);
@@ -74,10 +93,15 @@ fn ten_thousand_timers_on_a_multi_thread_runtime_and_the_real_clock() {
                 })
             })
             .collect();
-        let mut total = 0;
-        for task in tasks {
-            total += task.await.unwrap();
-        }
+        // 300 ms of ticks; a minute however loaded the machine.
+        let total = within(Duration::from_secs(60), async {
+            let mut total = 0;
+            for task in tasks {
+                total += task.await.unwrap();
+            }
+            total
+        })
+        .await;
         assert!(total > 0);
     });
 }
@@ -90,7 +114,7 @@ async fn a_timer_moved_between_tasks_keeps_its_schedule() {
     let first = tokio::spawn(async move {
         let mut seen = Vec::new();
         for _ in 0..3 {
-            seen.push(offsets(start, timer.tick().await.unwrap()));
+            seen.push(offsets(start, next_tick(&mut timer).await.unwrap()));
         }
         to_second.send(timer).unwrap();
         seen
@@ -100,7 +124,7 @@ async fn a_timer_moved_between_tasks_keeps_its_schedule() {
         tokio::time::sleep(ms(15)).await; // a hand-over takes a while
         let mut seen = Vec::new();
         for _ in 0..3 {
-            seen.push(offsets(start, timer.tick().await.unwrap()));
+            seen.push(offsets(start, next_tick(&mut timer).await.unwrap()));
         }
         seen
     });
@@ -121,15 +145,23 @@ async fn a_timer_dropped_while_a_tick_is_pending() {
         let ticks = ticks.clone();
         async move {
             let mut timer = Timer::periodic(ms(10));
+            // 3 ticks come in the 35 ms the task runs; a runaway would keep the paused
+            // clock from ever reaching 35 ms.
+            let mut cap = TickCap::new(1_000, "in 35 ms");
             loop {
-                timer.tick().await.unwrap();
+                next_tick(&mut timer).await.unwrap();
+                cap.count();
                 ticks.fetch_add(1, Ordering::Relaxed);
             }
         }
     });
     tokio::time::sleep(ms(35)).await;
     task.abort(); // drops the pending `tick()` future, then the timer
-    assert!(task.await.unwrap_err().is_cancelled());
+    let ended = task.await.unwrap_err();
+    if ended.is_panic() {
+        std::panic::resume_unwind(ended.into_panic()); // the task's own message
+    }
+    assert!(ended.is_cancelled());
     tokio::time::sleep(ms(100)).await; // the dropped timer's deadlines pass: nothing happens
     assert_eq!(ticks.load(Ordering::Relaxed), 3);
 }
@@ -142,7 +174,7 @@ fn a_runtime_shut_down_with_live_timers() {
         .unwrap();
     let (mut kept, pending) = runtime.block_on(async {
         let mut kept = Timer::periodic(ms(1));
-        kept.tick().await.unwrap();
+        next_tick_within(&mut kept, REAL_PATIENCE).await.unwrap();
         let pending: Vec<_> = (0..100)
             .map(|_| {
                 tokio::spawn(async {

@@ -5,6 +5,8 @@
 //! The real clock decides how many ticks are overdue, never whether a test passes: every
 //! assertion relates what a tick reports to what its policy says it must be.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,8 @@ use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, 
 use kadenz::{Tick, Timer};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::Instant;
+
+use common::{next_tick_within, TickCap, REAL_PATIENCE};
 
 const INTERVAL_US: u64 = 100;
 const STALL: Duration = Duration::from_millis(300); // 3,000 intervals
@@ -41,14 +45,18 @@ async fn stall_and_recover(policy: impl MissedTickPolicy + Clone) -> Vec<Tick> {
     let interval = Duration::from_micros(INTERVAL_US);
     let mut timer = Timer::new(interval, policy.clone());
     let origin = timer.deadline().unwrap() - interval;
-    let first = timer.tick().await.unwrap();
+    let first = next_tick_within(&mut timer, REAL_PATIENCE).await.unwrap();
     std::thread::sleep(STALL); // deliberately blocking the runtime
     let stall_end = Instant::now();
 
+    // A tick per interval for 100 s, far longer than the recovery takes on a loaded
+    // machine: only a timer that fires without end can deliver that many.
+    let mut cap = TickCap::new(1_000_000, "before 5 ms after the stall");
     let mut ticks = vec![first];
     while ticks.last().unwrap().fired_at() < stall_end + Duration::from_millis(5) {
         let previous = *ticks.last().unwrap();
-        let tick = timer.tick().await.unwrap();
+        let tick = next_tick_within(&mut timer, REAL_PATIENCE).await.unwrap();
+        cap.count();
         // What the policy said after the previous tick is when this one was due.
         let (scheduled, now) = (
             micros(origin, previous.scheduled()),
@@ -119,8 +127,15 @@ async fn million_tick_burst() {
     let watcher = tokio::spawn({
         let (delivered, seen) = (delivered.clone(), seen_mid_burst.clone());
         async move {
-            loop {
-                match delivered.load(Ordering::Relaxed) {
+            // It runs about once per 128 ticks (the consumer's cooperative budget); a stalled
+            // burst would keep it spinning: bounded.
+            for spins in 0u64.. {
+                let n = delivered.load(Ordering::Relaxed);
+                assert!(
+                    n >= TICKS || spins < 1_000_000,
+                    "the watcher ran {spins} times while only {n} of {TICKS} ticks came: the burst stalled"
+                );
+                match n {
                     TICKS.. => break,
                     0 => {}
                     _ => _ = seen.fetch_add(1, Ordering::Relaxed),
@@ -137,7 +152,7 @@ async fn million_tick_burst() {
             // At least a million ticks are overdue after a second; a blocked thread.
             std::thread::sleep(Duration::from_secs(1));
             for k in 1..=TICKS {
-                let tick = timer.tick().await.unwrap();
+                let tick = next_tick_within(&mut timer, REAL_PATIENCE).await.unwrap();
                 assert_eq!(tick.scheduled(), origin + Duration::from_micros(k));
                 delivered.store(k, Ordering::Relaxed);
             }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use common::{ms, noop_waker, offsets, tick_at, us};
+use common::{ms, next_tick, noop_waker, offsets, tick_at, us, TickCap, PATIENCE};
 use futures_core::Stream;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Error, NextTick, Tick, Timer, TimerBuilder};
@@ -37,7 +37,7 @@ async fn first_tick_is_one_interval_after_start() {
         None,
         "unlike tokio's interval, no immediate tick"
     );
-    let tick = timer.tick().await.unwrap();
+    let tick = next_tick(&mut timer).await.unwrap();
     assert_eq!(offsets(start, tick), (100_000, 0));
     assert_eq!(Instant::now(), start + ms(100));
 }
@@ -50,8 +50,14 @@ async fn start_delay_adds_to_the_first_tick_only() {
         .build()
         .unwrap();
     assert_eq!(timer.deadline(), Some(start + ms(350)));
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (350_000, 0));
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (450_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (350_000, 0)
+    );
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (450_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -67,7 +73,10 @@ async fn without_auto_start_the_first_poll_starts_the_timer() {
         "the first poll starts it, no tick missed"
     );
     assert!(timer.is_running());
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (100_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (100_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -77,7 +86,7 @@ async fn without_auto_start_a_reset_starts_the_timer() {
     let start = Instant::now();
     timer.reset_after(ms(20));
     advance(ms(500)).await;
-    let tick = timer.tick().await.unwrap();
+    let tick = next_tick(&mut timer).await.unwrap();
     assert_eq!(offsets(start, tick), (120_000, 380_000));
 }
 
@@ -88,8 +97,12 @@ fn without_auto_start_a_timer_is_built_and_reset_outside_a_runtime() {
     assert!(timer.is_running());
 }
 
+/// The next stream item, waited for at most `PATIENCE`.
 async fn next(timer: &mut Timer) -> Option<Tick> {
-    poll_fn(|cx| Pin::new(&mut *timer).poll_next(cx)).await
+    let item = poll_fn(|cx| Pin::new(&mut *timer).poll_next(cx));
+    tokio::time::timeout(PATIENCE, item)
+        .await
+        .unwrap_or_else(|_| panic!("no stream item within {PATIENCE:?}: the timer never fired"))
 }
 
 // --- life cycle --------------------------------------------------------------------
@@ -97,22 +110,28 @@ async fn next(timer: &mut Timer) -> Option<Tick> {
 #[tokio::test(start_paused = true)]
 async fn stop_ends_ticks_until_reset() {
     let mut timer = Timer::periodic(ms(100));
-    timer.tick().await.unwrap();
+    next_tick(&mut timer).await.unwrap();
     timer.stop();
     assert!(!timer.is_running());
     assert_eq!(timer.deadline(), None);
-    assert_eq!(timer.tick().await, None);
+    assert_eq!(next_tick(&mut timer).await, None);
     advance(ms(1000)).await;
     assert_eq!(
-        timer.tick().await,
+        next_tick(&mut timer).await,
         None,
         "polling does not restart a stopped timer"
     );
 
     let restart = Instant::now();
     timer.reset();
-    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (100_000, 0));
-    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (200_000, 0));
+    assert_eq!(
+        offsets(restart, next_tick(&mut timer).await.unwrap()),
+        (100_000, 0)
+    );
+    assert_eq!(
+        offsets(restart, next_tick(&mut timer).await.unwrap()),
+        (200_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -121,7 +140,10 @@ async fn reset_restarts_from_now_and_forgets_missed_ticks() {
     advance(ms(1050)).await; // ten ticks missed
     let restart = Instant::now();
     timer.reset();
-    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (100_000, 0));
+    assert_eq!(
+        offsets(restart, next_tick(&mut timer).await.unwrap()),
+        (100_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -131,8 +153,14 @@ async fn reset_after_delays_the_next_tick() {
     let restart = Instant::now();
     timer.reset_after(ms(500));
     assert_eq!(timer.deadline(), Some(restart + ms(600)));
-    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (600_000, 0));
-    assert_eq!(offsets(restart, timer.tick().await.unwrap()), (700_000, 0));
+    assert_eq!(
+        offsets(restart, next_tick(&mut timer).await.unwrap()),
+        (600_000, 0)
+    );
+    assert_eq!(
+        offsets(restart, next_tick(&mut timer).await.unwrap()),
+        (700_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -143,7 +171,7 @@ async fn reset_after_a_huge_delay_saturates_instead_of_panicking() {
     assert_eq!(timer.deadline(), None, "beyond the end of the time line");
     assert_eq!(poll_once(&mut timer), None);
     timer.reset();
-    assert!(timer.tick().await.is_some());
+    assert!(next_tick(&mut timer).await.is_some());
 }
 
 #[tokio::test(start_paused = true)]
@@ -167,23 +195,33 @@ async fn a_stopped_timer_drops_out_of_select() {
     let mut timer = Timer::periodic(ms(10));
     let mut other = Timer::periodic(ms(25));
     let (mut ticks, mut others) = (0, 0);
-    loop {
-        tokio::select! {
-            Some(_) = timer.tick() => {
-                ticks += 1;
-                if ticks == 3 {
-                    timer.stop();
+    // 7 ticks in all, 100 ms; a bound on both, so that a timer that never stops or never
+    // fires fails the test instead of keeping it in the loop.
+    let mut cap = TickCap::new(1_000, "before both timers are stopped");
+    let select_loop = async {
+        loop {
+            tokio::select! {
+                Some(_) = timer.tick() => {
+                    cap.count();
+                    ticks += 1;
+                    if ticks == 3 {
+                        timer.stop();
+                    }
                 }
-            }
-            Some(_) = other.tick() => {
-                others += 1;
-                if others == 4 {
-                    other.stop();
+                Some(_) = other.tick() => {
+                    cap.count();
+                    others += 1;
+                    if others == 4 {
+                        other.stop();
+                    }
                 }
+                else => break,
             }
-            else => break,
         }
-    }
+    };
+    tokio::time::timeout(PATIENCE, select_loop)
+        .await
+        .unwrap_or_else(|_| panic!("the timers were not both stopped within {PATIENCE:?}"));
     assert_eq!((ticks, others), (3, 4));
     assert_eq!(
         Instant::now(),
@@ -201,7 +239,7 @@ async fn after_stall(policy: impl MissedTickPolicy) -> Vec<(u64, u64)> {
     advance(ms(1234)).await;
     let mut ticks = Vec::new();
     for _ in 0..5 {
-        ticks.push(offsets(start, timer.tick().await.unwrap()));
+        ticks.push(offsets(start, next_tick(&mut timer).await.unwrap()));
     }
     ticks
 }
@@ -213,13 +251,19 @@ async fn trigger_all_missed_bursts_with_decreasing_drift_then_keeps_phase() {
     advance(ms(1234)).await;
     // 123 ticks were due (10 ms … 1230 ms); all come at once, 1224 ms … 4 ms late.
     for k in 1..=123u64 {
-        let tick = timer.tick().await.unwrap();
+        let tick = next_tick(&mut timer).await.unwrap();
         assert_eq!(offsets(start, tick), (k * 10_000, 1_234_000 - k * 10_000));
         assert_eq!(tick.fired_at(), start + ms(1234));
     }
     assert_eq!(Instant::now(), start + ms(1234), "the burst takes no time");
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_240_000, 0));
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (1_250_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (1_240_000, 0)
+    );
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (1_250_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -258,14 +302,20 @@ async fn skip_missed_and_drift_forgives_delays_within_tolerance() {
         offsets(start, tick_at(&mut timer, start + ms(13)).await),
         (10_000, 3_000)
     );
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (20_000, 0)
+    );
     assert_eq!(
         offsets(start, tick_at(&mut timer, start + us(33_001)).await),
         (30_000, 3_001)
     );
     // Due at 43.001 ms. The paused clock, idle at 33.001 ms, advances by whole
     // milliseconds of its timer wheel (from tick 33 to tick 44): it lands on 44.001 ms.
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (43_001, 1_000));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (43_001, 1_000)
+    );
 }
 
 // --- custom policies ---------------------------------------------------------------
@@ -283,10 +333,16 @@ impl MissedTickPolicy for Always {
 async fn a_policy_answering_zero_fires_at_once_with_the_matching_drift() {
     let start = Instant::now();
     let mut timer = Timer::new(ms(10), Always(0));
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (10_000, 0)
+    );
     for _ in 0..1000 {
         // Due at the start of the time line, fired at 10 ms: 10 ms late, and no time passes.
-        assert_eq!(offsets(start, timer.tick().await.unwrap()), (0, 10_000));
+        assert_eq!(
+            offsets(start, next_tick(&mut timer).await.unwrap()),
+            (0, 10_000)
+        );
     }
     assert_eq!(Instant::now(), start + ms(10));
 }
@@ -294,7 +350,7 @@ async fn a_policy_answering_zero_fires_at_once_with_the_matching_drift() {
 #[tokio::test(start_paused = true)]
 async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
     let mut timer = Timer::new(ms(10), Always(u64::MAX));
-    assert!(timer.tick().await.is_some());
+    assert!(next_tick(&mut timer).await.is_some());
     assert!(timer.is_running());
     assert_eq!(timer.deadline(), None);
     assert_eq!(timer.size_hint(), (0, None));
@@ -303,7 +359,7 @@ async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
     let elapsed = tokio::time::timeout(Duration::from_secs(3600), timer.tick()).await;
     assert!(elapsed.is_err(), "still not due an hour later");
     timer.reset();
-    assert!(timer.tick().await.is_some());
+    assert!(next_tick(&mut timer).await.is_some());
 }
 
 #[tokio::test(start_paused = true)]
@@ -316,7 +372,7 @@ async fn a_policy_answering_zero_does_not_starve_other_tasks() {
     let mut timer = Timer::new(ms(10), Always(0));
     let mut ticks = 0u64;
     while !other.is_finished() {
-        timer.tick().await.unwrap();
+        next_tick(&mut timer).await.unwrap();
         ticks += 1;
         assert!(ticks < 1_000_000, "the other task never ran");
     }
@@ -337,7 +393,10 @@ async fn a_policy_answering_now_fires_at_once_with_zero_drift() {
     let start = Instant::now();
     let mut timer = Timer::new(ms(10), Now);
     for _ in 0..100 {
-        assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 0));
+        assert_eq!(
+            offsets(start, next_tick(&mut timer).await.unwrap()),
+            (10_000, 0)
+        );
     }
 }
 
@@ -357,7 +416,7 @@ async fn policies_are_asked_in_microseconds_with_now_not_before_scheduled() {
     let recorder = Arc::new(Recorder::default());
     let start = Instant::now();
     let mut timer = Timer::new(us(2_500), recorder.clone());
-    timer.tick().await.unwrap(); // due at 2.5 ms: the paused clock lands on 3 ms
+    next_tick(&mut timer).await.unwrap(); // due at 2.5 ms: the paused clock lands on 3 ms
     tick_at(&mut timer, start + us(7_777)).await;
     assert_eq!(
         *recorder.0.lock().unwrap(),
@@ -381,7 +440,7 @@ async fn a_panicking_policy_leaves_the_timer_stopped() {
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut timer)));
     assert!(caught.is_err());
     assert!(!timer.is_running());
-    assert_eq!(timer.tick().await, None);
+    assert_eq!(next_tick(&mut timer).await, None);
 }
 
 // --- cancel safety and fairness ----------------------------------------------------
@@ -396,6 +455,13 @@ async fn tick_is_cancel_safe_in_a_select_loop() {
     let mut expected = 1u64;
     let mut busy_wins = 0u64;
     while expected <= 10_000 {
+        // About 10 wins of the other branch per tick; a hundred per tick on average means
+        // the timer has stopped firing.
+        assert!(
+            busy_wins < 1_000_000,
+            "the timer delivered only {} of 10,000 ticks while the other branch won {busy_wins} times",
+            expected - 1
+        );
         tokio::select! {
             biased;
             _ = busy.tick() => {
@@ -427,8 +493,14 @@ async fn dropping_a_pending_tick_future_loses_nothing() {
     }
     advance(ms(6)).await;
     // 15 ms have passed: the 10 ms tick is due, and comes once.
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (10_000, 5_000));
-    assert_eq!(offsets(start, timer.tick().await.unwrap()), (20_000, 0));
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (10_000, 5_000)
+    );
+    assert_eq!(
+        offsets(start, next_tick(&mut timer).await.unwrap()),
+        (20_000, 0)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -436,7 +508,9 @@ async fn overdue_ticks_take_cooperative_budget() {
     let mut timer = Timer::periodic(us(1));
     advance(ms(1)).await; // a thousand ticks are overdue
     let mut ready = 0;
+    let mut cap = TickCap::new(10_000, "in one poll of the task");
     while poll_once(&mut timer).is_some() {
+        cap.count();
         ready += 1;
     }
     // tokio gives a task a budget of 128 units per poll; each overdue tick takes one.
@@ -452,11 +526,17 @@ async fn burst_does_not_starve_other_tasks() {
     let watcher = {
         let (delivered, seen) = (delivered.clone(), seen_mid_burst.clone());
         tokio::spawn(async move {
-            loop {
+            // It runs about once per 128 ticks (the consumer's cooperative budget). A stalled
+            // burst would keep it spinning, and the paused clock with it: bounded.
+            for spins in 0u64.. {
                 let n = delivered.load(Ordering::Relaxed);
                 if n >= TICKS {
                     break;
                 }
+                assert!(
+                    spins < 1_000_000,
+                    "the watcher ran {spins} times while only {n} of {TICKS} ticks came: the burst stalled"
+                );
                 if n > 0 {
                     seen.fetch_add(1, Ordering::Relaxed);
                 }
@@ -471,7 +551,7 @@ async fn burst_does_not_starve_other_tasks() {
         let delivered = delivered.clone();
         async move {
             for k in 1..=TICKS {
-                let tick = timer.tick().await.unwrap();
+                let tick = next_tick(&mut timer).await.unwrap();
                 debug_assert_eq!(tick.scheduled(), start + us(k * 1_000));
                 delivered.store(k, Ordering::Relaxed);
             }
@@ -486,7 +566,7 @@ async fn burst_does_not_starve_other_tasks() {
         "the burst takes no time"
     );
     assert_eq!(
-        offsets(start, timer.tick().await.unwrap()),
+        offsets(start, next_tick(&mut timer).await.unwrap()),
         (1_000_001_000, 0)
     );
     // The watcher ran while the burst was under way, not only before or after it.
@@ -573,7 +653,7 @@ fn timeout_panics_outside_a_runtime() {
 async fn the_extreme_intervals_are_accepted() {
     let start = Instant::now();
     let mut fastest = Timer::periodic(us(1));
-    let tick = fastest.tick().await.unwrap();
+    let tick = next_tick(&mut fastest).await.unwrap();
     // Due at 1 µs; the paused clock's timer wheel wakes on the next millisecond.
     assert_eq!(offsets(start, tick), (1, 999));
     assert_eq!(fastest.interval(), us(1));

@@ -6,6 +6,9 @@ pub mod model;
 #[allow(unused_imports)] // not every test binary polls by hand
 pub use model::noop_waker;
 
+use std::fmt::Display;
+use std::future::poll_fn;
+use std::task::Poll;
 use std::time::Duration;
 
 use kadenz::{Tick, Timer};
@@ -19,6 +22,76 @@ pub fn us(n: u64) -> Duration {
     Duration::from_micros(n)
 }
 
+/// How long a test under the paused clock waits for one tick before it fails. Virtual time
+/// passes at once while the runtime is idle, so this costs nothing; it is far beyond every
+/// interval the tests wait for, so only a timer that never fires reaches it (without it,
+/// the idle paused runtime would wait for ever).
+pub const PATIENCE: Duration = Duration::from_secs(3600);
+
+/// How long a test on the real clock waits for one tick before it fails: far beyond every
+/// interval those tests use (at most 200 ms), however loaded the machine.
+pub const REAL_PATIENCE: Duration = Duration::from_secs(10);
+
+/// The next tick (`None` from a stopped timer), waited for at most [`PATIENCE`].
+pub async fn next_tick(timer: &mut Timer) -> Option<Tick> {
+    next_tick_within(timer, PATIENCE).await
+}
+
+/// The next tick (`None` from a stopped timer); fails the test if none comes within
+/// `patience` (virtual time under the paused clock, real time otherwise).
+pub async fn next_tick_within(timer: &mut Timer, patience: Duration) -> Option<Tick> {
+    // A tick that is ready at once needs no guard: bursts of overdue ticks cost what they
+    // cost without one. (A `Pending` poll here is one `tick()` would make too.)
+    if let Poll::Ready(tick) = poll_fn(|cx| Poll::Ready(timer.poll_tick(cx))).await {
+        return tick;
+    }
+    let due = timer.deadline();
+    match tokio::time::timeout(patience, timer.tick()).await {
+        Ok(tick) => tick,
+        Err(_) => {
+            let now = Instant::now();
+            let deadline = match due {
+                Some(due) if due <= now => format!("its next tick was due {:?} ago", now - due),
+                Some(due) => format!("its next tick is due in {:?}", due - now),
+                None => "it had no deadline".to_string(),
+            };
+            panic!("no tick within {patience:?}: the timer never fired ({deadline})")
+        }
+    }
+}
+
+/// Counts the ticks a loop receives until some time or count, and fails the test once
+/// there are more than the loop can see: a timer whose schedule does not advance fires at
+/// once for ever, and under the paused clock, time stands still while it does, so the
+/// loop would never end.
+pub struct TickCap<D: Display> {
+    ticks: u64,
+    limit: u64,
+    until: D,
+}
+
+impl<D: Display> TickCap<D> {
+    /// At most `limit` ticks `until` (say what the loop waits for: "due by 1s").
+    pub fn new(limit: u64, until: D) -> Self {
+        TickCap {
+            ticks: 0,
+            limit,
+            until,
+        }
+    }
+
+    /// Counts one tick; panics if it is one too many.
+    pub fn count(&mut self) {
+        self.ticks += 1;
+        if self.ticks > self.limit {
+            panic!(
+                "timer delivered more than {} ticks {}: its schedule does not advance",
+                self.limit, self.until
+            );
+        }
+    }
+}
+
 /// Receives the next tick once the clock reads `at`: the receiver was busy until then.
 ///
 /// The clock is advanced by hand, to the microsecond: `sleep_until` would land on the next
@@ -27,7 +100,7 @@ pub async fn tick_at(timer: &mut Timer, at: Instant) -> Tick {
     let now = Instant::now();
     assert!(at >= now, "the clock cannot go back");
     tokio::time::advance(at - now).await;
-    timer.tick().await.expect("the timer is running")
+    next_tick(timer).await.expect("the timer is running")
 }
 
 /// A tick, as (offset of `scheduled` from `origin`, drift), both in microseconds.
