@@ -42,6 +42,8 @@ pub struct TimerBuilder {
     first_tick_at: Option<Instant>,
     align_offset: Option<Duration>,
     wall_clock: Option<Box<dyn WallClock>>,
+    #[cfg(feature = "precise")]
+    precise: bool,
 }
 
 impl TimerBuilder {
@@ -55,6 +57,8 @@ impl TimerBuilder {
             first_tick_at: None,
             align_offset: None,
             wall_clock: None,
+            #[cfg(feature = "precise")]
+            precise: false,
         }
     }
 
@@ -303,6 +307,44 @@ impl TimerBuilder {
         self
     }
 
+    /// Whether the timer wakes with microsecond precision (default: `false`; cargo feature
+    /// `precise`).
+    ///
+    /// tokio's timer wheel rounds every deadline up to the next millisecond, so a default
+    /// timer fires 1 to 2 ms late on the real clock. A precise timer also asks an
+    /// operating-system timer to wake it at its due time:
+    ///
+    /// | platform | precise timers wake |
+    /// |---|---|
+    /// | Linux | on a timerfd shared by every precise timer of the process and served by one thread; deadlines are rounded up to a 50 µs grid, so that close ones share a wake-up |
+    /// | others | on tokio's wheel, as a default timer (no OS timer is used yet) |
+    ///
+    /// Should the timerfd or its thread not be created, precise timers wait on the wheel
+    /// too; [`Timer::is_precise`] tells. Under tokio's paused clock a precise timer
+    /// delivers exactly the ticks a default one does: on a current-thread runtime it stays
+    /// registered on the wheel, and asks the OS timer only while the clock runs. It needs
+    /// no IO driver and no file descriptor of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main]
+    /// # async fn main() {
+    /// let mut control_loop = Timer::builder(Duration::from_millis(1)).precise(true).build().unwrap();
+    /// let tick = control_loop.tick().await.unwrap();
+    /// println!("{:?} late", tick.drift()); // tens of microseconds on Linux
+    /// # }
+    /// ```
+    #[cfg(feature = "precise")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
+    pub fn precise(mut self, precise: bool) -> Self {
+        self.precise = precise;
+        self
+    }
+
     /// Builds the timer, started unless `auto_start(false)` was set.
     ///
     /// # Errors
@@ -390,6 +432,10 @@ impl TimerBuilder {
             _ => Some(Start::After { at, delay_us }),
         };
         let mut timer = Timer::from_parts(interval_us, self.policy, alignment);
+        #[cfg(feature = "precise")]
+        if self.precise {
+            timer.make_precise();
+        }
         if let Some(start) = start {
             timer.start(start);
         }

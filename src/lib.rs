@@ -2,11 +2,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod error;
 mod handle;
 pub mod policy;
+#[cfg(feature = "precise")]
+mod precise;
 mod schedule;
 mod stats;
 mod sync;

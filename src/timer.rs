@@ -106,6 +106,9 @@ struct Extras {
     owner: Option<Owner>,
     /// The wall-clock grid of `realign` (the system clock and no offset if `None`).
     alignment: Option<Alignment>,
+    /// The OS timer of a precise timer.
+    #[cfg(feature = "precise")]
+    precise: Option<crate::precise::Precise>,
 }
 
 impl Timer {
@@ -264,8 +267,8 @@ impl Timer {
             sleep: None,
             extras: alignment.map(|alignment| {
                 Box::new(Extras {
-                    owner: None,
                     alignment: Some(alignment),
+                    ..Extras::default()
                 })
             }),
         }
@@ -380,8 +383,7 @@ impl Timer {
 
             let mut now = Instant::now();
             if now < scheduled {
-                // Sleep takes its own unit of cooperative budget.
-                if self.sleep_until(scheduled).poll(cx).is_pending() {
+                if self.wait(cx, scheduled, now).is_pending() {
                     if self.register(cx, Some(scheduled)) {
                         return Poll::Pending;
                     }
@@ -397,27 +399,20 @@ impl Timer {
         }
     }
 
-    /// The `Sleep` to wait for `deadline` on, of the runtime polling the timer now.
-    fn sleep_until(&mut self, deadline: Instant) -> Pin<&mut Sleep> {
-        // A `Sleep` is woken by the timer driver of the runtime that made it, so the
-        // timer waits on a `Sleep` of the runtime polling it now (tokio's own panic
-        // outside a runtime). tokio promises an id unique only among running
-        // runtimes; tokio 1.49 to 1.54 draw it from a process-wide 64-bit counter
-        // (32-bit where 64-bit atomics are missing), so a finished runtime's id does
-        // not come back in practice.
-        let here = tokio::runtime::Handle::current().id();
-        let (runtime, sleep) = self
-            .sleep
-            .get_or_insert_with(|| (here, Box::pin(tokio::time::sleep_until(deadline))));
-        if *runtime != here {
-            // Replaced in place: no allocation.
-            sleep.set(tokio::time::sleep_until(deadline));
-            *runtime = here;
-        } else if sleep.deadline() != deadline {
-            // Moving a registered deadline later (the watchdog's reset) is cheap.
-            sleep.as_mut().reset(deadline);
+    /// Waits for `scheduled` (tokio's clock reads `now`): `Ready` when the wheel says it
+    /// has come. Sleep takes its own unit of cooperative budget.
+    fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
+        #[cfg(feature = "precise")]
+        if let Some(precise) = self
+            .extras
+            .as_deref_mut()
+            .and_then(|extras| extras.precise.as_mut())
+        {
+            return wait_precise(&mut self.sleep, precise, cx, scheduled, now);
         }
-        sleep.as_mut()
+        let _ = now;
+        let handle = tokio::runtime::Handle::current();
+        sleep_until(&mut self.sleep, &handle, scheduled, false).poll(cx)
     }
 
     /// Applies what the timer's handles asked for since it last looked. Without handles,
@@ -472,6 +467,38 @@ impl Timer {
         self.extras
             .as_deref()
             .and_then(|extras| extras.alignment.as_ref())
+    }
+
+    /// Makes the timer precise: it also asks the OS timer to wake it, where there is one.
+    #[cfg(feature = "precise")]
+    pub(crate) fn make_precise(&mut self) {
+        self.extras.get_or_insert_with(Box::default).precise = Some(crate::precise::Precise::new());
+    }
+
+    /// Whether the timer is precise and an OS timer serves it (cargo feature `precise`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let timer = Timer::builder(Duration::from_millis(1)).precise(true).build().unwrap();
+    /// // On Linux, a timerfd serves it; elsewhere it waits on tokio's wheel.
+    /// assert_eq!(timer.is_precise(), cfg!(target_os = "linux"));
+    /// assert!(!Timer::periodic(Duration::from_millis(1)).is_precise());
+    /// # }
+    /// ```
+    #[cfg(feature = "precise")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
+    #[must_use]
+    pub fn is_precise(&self) -> bool {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.precise.as_ref())
+            .is_some_and(crate::precise::Precise::is_available)
     }
 
     /// Restarts the timer from now: the next tick is due one interval from now.
@@ -879,6 +906,67 @@ impl Timer {
             Due::NotStarted | Due::Stopped | Due::Never => None,
         }
     }
+}
+
+/// The `Sleep` to wait for `deadline` on, of the runtime of `handle`, the one polling the
+/// timer now. `replace`: a new `Sleep` rather than a moved one, which leaves no entry at
+/// the old deadline in the wheel (moving it later does, and wakes the driver once more).
+fn sleep_until<'a>(
+    sleep: &'a mut Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+    handle: &tokio::runtime::Handle,
+    deadline: Instant,
+    replace: bool,
+) -> Pin<&'a mut Sleep> {
+    // A `Sleep` is woken by the timer driver of the runtime that made it, so the timer
+    // waits on a `Sleep` of the runtime polling it now (tokio's own panic outside a
+    // runtime). tokio promises an id unique only among running runtimes; tokio 1.49 to
+    // 1.54 draw it from a process-wide 64-bit counter (32-bit where 64-bit atomics are
+    // missing), so a finished runtime's id does not come back in practice.
+    let here = handle.id();
+    let (runtime, sleep) =
+        sleep.get_or_insert_with(|| (here, Box::pin(tokio::time::sleep_until(deadline))));
+    if *runtime != here || (replace && sleep.deadline() != deadline) {
+        // Replaced in place: no allocation.
+        sleep.set(tokio::time::sleep_until(deadline));
+        *runtime = here;
+    } else if sleep.deadline() != deadline {
+        // Moving a registered deadline later (the watchdog's reset) is cheap.
+        sleep.as_mut().reset(deadline);
+    }
+    sleep.as_mut()
+}
+
+/// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
+/// OS timer alone wakes it. Elsewhere the wheel's `Sleep` stays registered, so that a
+/// paused clock drives the timer as it drives any other, and the OS timer is asked too
+/// while the clock runs.
+#[cfg(feature = "precise")]
+fn wait_precise(
+    sleep: &mut Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+    precise: &mut crate::precise::Precise,
+    cx: &mut Context<'_>,
+    scheduled: Instant,
+    now: Instant,
+) -> Poll<()> {
+    use tokio::runtime::RuntimeFlavor;
+
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() == RuntimeFlavor::MultiThread
+        && precise.wake_at(scheduled, now, cx.waker(), false)
+    {
+        // When the OS timer's wake-up brings the task back, the tick is overdue, and the
+        // overdue path takes the budget.
+        return Poll::Pending;
+    }
+    if sleep_until(sleep, &handle, scheduled, true)
+        .poll(cx)
+        .is_ready()
+    {
+        precise.cancel();
+        return Poll::Ready(());
+    }
+    precise.wake_at(scheduled, now, cx.waker(), true);
+    Poll::Pending
 }
 
 impl fmt::Debug for Timer {

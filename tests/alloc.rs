@@ -297,3 +297,51 @@ async fn making_a_timer_allocates_nothing() {
     .await;
     assert_eq!(allocations, 0, "a builder with SkipMissedAndResync");
 }
+
+/// A timer with handles: kicks from a handle (a restart, an earlier restart that wakes
+/// the task, a new interval) and the ticks after them allocate nothing. The shared state
+/// is made once, by `handle()`; a waker is an `Arc` clone, not an allocation.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_per_handle_kick_or_tick() {
+    async fn kicks_and_ticks(timer: &mut Timer, handle: &kadenz::TimerHandle, rounds: usize) {
+        for round in 0..rounds {
+            match round % 3 {
+                0 => handle.reset(),
+                1 => handle.reset_at(Instant::now() + INTERVAL / 2),
+                _ => handle.set_interval(INTERVAL).unwrap(),
+            }
+            awaited_ticks(timer, 1).await;
+        }
+    }
+    let mut timer = Timer::timeout(INTERVAL);
+    let handle = timer.handle();
+    kicks_and_ticks(&mut timer, &handle, 10).await; // warm-up
+    let allocations = allocations_in(kicks_and_ticks(&mut timer, &handle, TICKS)).await;
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations in {TICKS} handle kicks and ticks"
+    );
+}
+
+/// A precise timer on the real clock, where it asks the OS timer for every tick: nothing
+/// is allocated on the polling thread once the OS timer's queue has grown to its size.
+#[cfg(feature = "precise")]
+#[test]
+fn no_allocation_per_precise_tick() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut timer = Timer::builder(Duration::from_micros(200))
+            .precise(true)
+            .build()
+            .unwrap();
+        awaited_ticks(&mut timer, 50).await; // warm-up
+        let allocations = allocations_in(awaited_ticks(&mut timer, TICKS)).await;
+        assert_eq!(
+            allocations, 0,
+            "{allocations} allocations in {TICKS} precise ticks"
+        );
+    });
+}

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::model::{run, Control, Op, Policy, Start};
+use common::model::{run, run_timer, Control, Op, Policy, Start};
 use proptest::prelude::*;
 
 fn policy() -> impl Strategy<Value = Policy> {
@@ -74,6 +74,32 @@ proptest! {
     ) {
         if let Err(difference) = run(interval, policy, start, &ops) {
             return Err(TestCaseError::fail(difference));
+        }
+    }
+}
+
+/// Precise timers under the paused clock: the same model, the same ticks (they stay on the
+/// wheel, and never ask the OS timer while the clock is paused).
+#[cfg(feature = "precise")]
+mod precise {
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn precise_timer_matches_the_model(
+            interval in interval(),
+            policy in policy(),
+            start in start(),
+            ops in prop::collection::vec(op(), 1..80),
+        ) {
+            if let Err(difference) = run_timer(interval, policy, start, true, &ops) {
+                return Err(TestCaseError::fail(difference));
+            }
         }
     }
 }

@@ -228,14 +228,21 @@ impl Model {
     }
 }
 
-pub fn build(interval: u64, policy: Policy, start: Start, t0: Instant) -> Timer {
+pub fn build(interval: u64, policy: Policy, start: Start, precise: bool, t0: Instant) -> Timer {
     let builder = Timer::builder(Duration::from_micros(interval));
+    // The fuzz crate includes this file without the feature: its timers are never precise.
+    #[cfg(feature = "precise")]
+    let builder = builder.precise(precise);
+    #[cfg(not(feature = "precise"))]
+    let _ = precise;
     let builder = match policy {
         Policy::TriggerAllMissed => builder.missed_tick_policy(TriggerAllMissed),
         Policy::SkipMissedAndResync => builder.missed_tick_policy(SkipMissedAndResync),
         Policy::SkipMissedAndDrift { tolerance } => {
             builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
         }
+        // What `Timer::timeout` is, for a precise one (the runner starts it at once).
+        Policy::Timeout if precise => builder.missed_tick_policy(SkipMissedAndDrift::default()),
         Policy::Timeout => return Timer::timeout(Duration::from_micros(interval)),
     };
     match start {
@@ -296,6 +303,18 @@ const STUCK: Duration = Duration::from_secs(1_000_000_000);
 /// Runs `ops` on a real timer and on the model, on a fresh paused runtime; the first
 /// difference is an `Err` saying at which step, and what differed.
 pub fn run(interval: u64, policy: Policy, start: Start, ops: &[Op]) -> Result<(), String> {
+    run_timer(interval, policy, start, false, ops)
+}
+
+/// As [`run`], with a precise timer if `precise` (and the crate's `precise` feature): under
+/// the paused clock it must tick exactly as a default one.
+pub fn run_timer(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    precise: bool,
+    ops: &[Op],
+) -> Result<(), String> {
     // `Timer::timeout` starts at once, whatever start the caller drew.
     let start = if let Policy::Timeout = policy {
         Start::Delay(0)
@@ -330,7 +349,7 @@ pub fn run(interval: u64, policy: Policy, start: Start, ops: &[Op]) -> Result<()
             ))
         };
 
-        let mut timer = build(interval, policy, start, t0);
+        let mut timer = build(interval, policy, start, precise, t0);
         let mut handle: Option<TimerHandle> = None;
         let mut model = Model {
             interval,

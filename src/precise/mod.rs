@@ -1,0 +1,114 @@
+//! Precise mode (cargo feature `precise`): a timer that also asks an operating-system timer
+//! with microsecond precision to wake it, because tokio's wheel rounds every deadline up
+//! to the next millisecond. On Linux: one timerfd and one thread per process
+//! (`linux.rs`); elsewhere, no OS timer, and the timer waits on the wheel as any other.
+//!
+//! The wheel keeps the last word on current-thread runtimes: the timer stays registered
+//! there too, so tokio's paused clock (which only such runtimes have) drives it exactly
+//! as a default timer, and the OS timer is asked only while tokio's clock runs. Whatever
+//! wakes the task, the timer decides with tokio's clock whether its tick is due.
+
+#[cfg(target_os = "linux")]
+mod linux;
+
+use std::task::Waker;
+
+use tokio::time::Instant;
+
+/// A timer's registration with the OS timer, if the platform has one.
+#[derive(Debug)]
+pub(crate) struct Precise {
+    #[cfg(target_os = "linux")]
+    slot: Option<(std::sync::Arc<linux::Driver>, usize, u64)>,
+    /// The std instant and the waker last handed to the OS timer, to skip its lock when
+    /// a poll would ask for the same again.
+    asked: Option<(std::time::Instant, Waker)>,
+}
+
+impl Precise {
+    pub(crate) fn new() -> Self {
+        Precise {
+            #[cfg(target_os = "linux")]
+            slot: linux::Driver::get().map(|driver| {
+                let (index, generation) = driver.register();
+                (driver, index, generation)
+            }),
+            asked: None,
+        }
+    }
+
+    /// Whether an OS timer serves this timer: on Linux, unless the timerfd or its thread
+    /// could not be created.
+    pub(crate) fn is_available(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.slot.is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
+    }
+
+    /// Asks the OS timer to wake `waker` at `due` on tokio's clock, whose current time is
+    /// `now`; `false` if there is no OS timer. With `unless_paused`, a new request is made
+    /// only while tokio's clock runs (see [`clock_is_running`]).
+    pub(crate) fn wake_at(
+        &mut self,
+        due: Instant,
+        now: Instant,
+        waker: &Waker,
+        unless_paused: bool,
+    ) -> bool {
+        #[cfg(target_os = "linux")]
+        if self.slot.is_some() {
+            // tokio's `Instant` is std's plus the offset of every pause and advance of
+            // its clock: convert through the time left, not the instant.
+            let at = std::time::Instant::now() + due.saturating_duration_since(now);
+            // Within a microsecond of the last request, and the same task: nothing to do
+            // (the conversion moves by the few nanoseconds between the clock reads).
+            if let Some((asked, registered)) = &self.asked {
+                let apart = at.max(*asked) - at.min(*asked);
+                if apart < std::time::Duration::from_micros(1) && registered.will_wake(waker) {
+                    return true;
+                }
+            }
+            if unless_paused && !clock_is_running() {
+                self.cancel();
+                return false;
+            }
+            if let Some((driver, index, generation)) = &self.slot {
+                driver.wake_at(*index, *generation, at, waker);
+            }
+            self.asked = Some((at, waker.clone()));
+            return true;
+        }
+        let _ = (due, now, waker, unless_paused);
+        false
+    }
+
+    /// The timer waits no more for the OS timer (the wheel woke it, or it was stopped).
+    pub(crate) fn cancel(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let (Some(_), Some((driver, index, _))) = (self.asked.take(), &self.slot) {
+            driver.cancel(*index);
+        }
+    }
+}
+
+impl Drop for Precise {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some((driver, index, _)) = &self.slot {
+            driver.deregister(*index);
+        }
+    }
+}
+
+/// Whether tokio's clock is running (not paused), on the runtime of this thread. A paused
+/// clock stands still while std's moves: read tokio's, wait for std's to move, read
+/// tokio's again (a few hundred nanoseconds, once per new deadline).
+pub(crate) fn clock_is_running() -> bool {
+    let before = Instant::now();
+    let std_before = std::time::Instant::now();
+    while std::time::Instant::now() == std_before {
+        std::hint::spin_loop();
+    }
+    Instant::now() != before
+}

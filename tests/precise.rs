@@ -1,0 +1,259 @@
+//! Precise timers (cargo feature `precise`): under tokio's paused clock they deliver
+//! exactly the ticks of default timers, and the OS timer never wakes them; on the real
+//! clock they keep every promise a default timer makes (schedule, resets from handles,
+//! stops, budget). Lateness is measured by the figures tool, never here.
+#![cfg(feature = "precise")]
+
+mod common;
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use common::{ms, offsets, us};
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::{Tick, Timer};
+use tokio::time::{advance, Instant};
+
+fn precise(interval: Duration, policy: impl MissedTickPolicy) -> Timer {
+    Timer::builder(interval)
+        .missed_tick_policy(policy)
+        .precise(true)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_os_timer_serves_precise_timers_on_linux() {
+    assert_eq!(
+        precise(ms(1), TriggerAllMissed).is_precise(),
+        cfg!(target_os = "linux")
+    );
+    assert!(!Timer::periodic(ms(1)).is_precise());
+    assert!(!Timer::builder(ms(1))
+        .precise(false)
+        .build()
+        .unwrap()
+        .is_precise());
+}
+
+/// A scripted receiver on a fresh paused runtime (so that every script starts on the same
+/// phase of the wheel's millisecond grid): ticks awaited at once, or after the receiver
+/// was busy.
+fn script(make: impl FnOnce() -> Timer, busy_us: &[u64]) -> Vec<(u64, u64, u64, u64)> {
+    paused().block_on(async {
+        let start = Instant::now();
+        let mut timer = make();
+        let mut ticks = Vec::new();
+        for &busy in busy_us {
+            advance(us(busy)).await;
+            let tick: Tick = timer.tick().await.unwrap();
+            let (scheduled, drift) = offsets(start, tick);
+            ticks.push((scheduled, drift, tick.missed(), tick.skipped()));
+        }
+        ticks
+    })
+}
+
+fn paused() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn under_the_paused_clock_a_precise_timer_ticks_as_a_default_one() {
+    let busy = [0, 0, 1_300, 250, 0, 3_700, 0, 0, 999, 1, 0];
+    for interval in [us(250), us(1_000), us(1_500), ms(10)] {
+        for policy in 0..3 {
+            let build = |precise: bool| {
+                let builder = Timer::builder(interval).precise(precise);
+                match policy {
+                    0 => builder.missed_tick_policy(TriggerAllMissed),
+                    1 => builder.missed_tick_policy(SkipMissedAndResync),
+                    _ => builder.missed_tick_policy(SkipMissedAndDrift::new(us(100))),
+                }
+                .build()
+                .unwrap()
+            };
+            let expected = script(|| build(false), &busy);
+            let got = script(|| build(true), &busy);
+            assert_eq!(got, expected, "interval {interval:?}, policy {policy}");
+        }
+    }
+}
+
+/// Counts the wake-ups of a task.
+#[derive(Default)]
+struct Wakes(AtomicUsize);
+
+impl Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Polls the timer until it ticks, advancing the paused clock by hand in 100 µs steps
+/// (after waiting 5 ms of real time past the first poll), and returns how often its waker
+/// was woken meanwhile.
+async fn wakes_until_a_tick(timer: &mut Timer) -> usize {
+    let wakes = Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    for step in 0..100_000 {
+        if let Poll::Ready(tick) = timer.poll_tick(&mut cx) {
+            assert!(tick.is_some());
+            return wakes.0.load(Ordering::Relaxed);
+        }
+        if step == 0 {
+            // Real time past the due time: an OS timer asked by the first poll fires now.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        advance(us(100)).await;
+    }
+    panic!("no tick in 10 s of the paused clock");
+}
+
+#[test]
+fn under_the_paused_clock_only_the_wheel_wakes_a_precise_timer() {
+    // The same count of wake-ups, tick after tick: an OS timer asked while the clock is
+    // paused would add one.
+    let wakes = |precise: bool| {
+        paused().block_on(async {
+            let mut timer = Timer::builder(ms(3)).precise(precise).build().unwrap();
+            let mut wakes = Vec::new();
+            for _ in 0..5 {
+                wakes.push(wakes_until_a_tick(&mut timer).await);
+            }
+            wakes
+        })
+    };
+    assert_eq!(wakes(true), wakes(false));
+    assert_eq!(wakes(false), [1; 5], "the wheel wakes each tick once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_precise_overdue_tick_takes_the_budget() {
+    let mut timer = precise(us(1), TriggerAllMissed);
+    advance(ms(10)).await;
+    tokio::task::yield_now().await;
+    let readies = poll_fn(|cx| {
+        for readies in 0..1_000 {
+            if timer.poll_tick(cx).is_pending() {
+                return Poll::Ready(readies);
+            }
+        }
+        Poll::Ready(1_000)
+    })
+    .await;
+    assert_eq!(readies, 128, "tokio's budget of one task poll");
+}
+
+fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// On the real clock (no pause possible on a multi-thread runtime, so the OS timer alone
+/// wakes the timer): every tick on its grid, none early, none lost.
+#[test]
+fn on_a_multi_thread_runtime_a_precise_timer_keeps_its_schedule() {
+    multi_thread().block_on(async {
+        let mut timer = precise(us(700), TriggerAllMissed);
+        let origin = timer.deadline().unwrap() - us(700);
+        for k in 1..=200u32 {
+            let tick = timer.tick().await.unwrap();
+            assert_eq!(tick.scheduled(), origin + us(700) * k);
+            assert!(tick.fired_at() <= Instant::now());
+        }
+        assert_eq!(timer.stats().delivered(), 200);
+    });
+}
+
+/// A reset from another task while the precise timer waits: the tick comes at the new
+/// deadline, never at the old one; a stop ends the wait.
+#[test]
+fn on_a_multi_thread_runtime_handles_steer_a_waiting_precise_timer() {
+    multi_thread().block_on(async {
+        let mut timer = Timer::builder(Duration::from_secs(3_600))
+            .precise(true)
+            .build()
+            .unwrap();
+        let handle = timer.handle();
+        let moved_to = Instant::now() + ms(5);
+        let mover = tokio::spawn(async move {
+            tokio::time::sleep(ms(1)).await;
+            handle.reset_at(moved_to);
+            tokio::time::sleep(ms(20)).await;
+            handle.stop();
+        });
+        let tick = timer.tick().await.unwrap();
+        assert_eq!(tick.scheduled(), moved_to, "woken for the new deadline");
+        assert!(Instant::now() >= moved_to, "never early");
+        let next = tokio::time::timeout(Duration::from_secs(30), timer.tick())
+            .await
+            .expect("the stop ends the wait");
+        assert_eq!(next, None);
+        mover.await.unwrap();
+    });
+}
+
+/// Many precise timers share the one OS timer: each gets its own ticks.
+#[test]
+fn a_thousand_precise_timers_each_get_their_ticks() {
+    multi_thread().block_on(async {
+        let tasks: Vec<_> = (0..1_000u64)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let interval = us(500 + (i % 17) * 100);
+                    let mut timer = precise(interval, TriggerAllMissed);
+                    let origin = timer.deadline().unwrap() - interval;
+                    for k in 1..=20u32 {
+                        let tick = timer.tick().await.unwrap();
+                        assert_eq!(tick.scheduled(), origin + interval * k);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(60), task)
+                .await
+                .expect("every timer ticks")
+                .unwrap();
+        }
+    });
+}
+
+/// A precise timer moved from one runtime to another in the middle of a wait.
+#[test]
+fn a_precise_wait_follows_the_timer_to_another_runtime() {
+    let first = multi_thread();
+    let mut timer = first.block_on(async {
+        let mut timer = precise(ms(2), TriggerAllMissed);
+        let waker = common::noop_waker();
+        assert!(timer
+            .poll_tick(&mut Context::from_waker(&waker))
+            .is_pending());
+        timer
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        let origin = timer.deadline().unwrap() - ms(2);
+        let tick = tokio::time::timeout(Duration::from_secs(30), timer.tick())
+            .await
+            .expect("woken on the second runtime")
+            .unwrap();
+        assert_eq!(tick.scheduled(), origin + ms(2));
+    });
+}
