@@ -98,10 +98,35 @@ fn create_tokio(n: u64) -> Duration {
 fn reset_loop<T: PollOnce>(
     n: u64,
     make: impl FnOnce() -> T,
-    mut op: impl FnMut(&mut T, &mut Context<'_>),
+    op: impl FnMut(&mut T, &mut Context<'_>),
 ) -> Duration {
     let runtime = runtime();
     let _context = runtime.enter();
+    timed_ops(n, make, op)
+}
+
+/// The same inside a task (spawned on the runtime, where watchdogs live): a task has an
+/// id, and a timer checks which runtime polls it by that id.
+fn reset_loop_in_task<T: PollOnce + 'static>(
+    n: u64,
+    make: impl FnOnce() -> T + 'static,
+    op: impl FnMut(&mut T, &mut Context<'_>) + 'static,
+) -> Duration {
+    let runtime = runtime();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        tokio::task::spawn_local(async move { timed_ops(n, make, op) })
+            .await
+            .expect("the bench task")
+    })
+}
+
+/// Makes the timer, polls it once (so it waits on the wheel), then times `n` operations.
+fn timed_ops<T: PollOnce>(
+    n: u64,
+    make: impl FnOnce() -> T,
+    mut op: impl FnMut(&mut T, &mut Context<'_>),
+) -> Duration {
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut timer = make();
@@ -111,6 +136,19 @@ fn reset_loop<T: PollOnce>(
         op(black_box(&mut timer), &mut cx);
     }
     start.elapsed()
+}
+
+/// `reset_loop` (`IN_TASK` false) or `reset_loop_in_task` (true).
+fn ops_in<const IN_TASK: bool, T: PollOnce + 'static>(
+    n: u64,
+    make: impl FnOnce() -> T + 'static,
+    op: impl FnMut(&mut T, &mut Context<'_>) + 'static,
+) -> Duration {
+    if IN_TASK {
+        reset_loop_in_task(n, make, op)
+    } else {
+        reset_loop(n, make, op)
+    }
 }
 
 fn reset_kadenz(n: u64) -> Duration {
@@ -129,8 +167,8 @@ fn reset_tokio_sleep(n: u64) -> Duration {
     )
 }
 
-fn reset_poll_kadenz(n: u64) -> Duration {
-    reset_loop(
+fn reset_poll_kadenz<const IN_TASK: bool>(n: u64) -> Duration {
+    ops_in::<IN_TASK, _>(
         n,
         || Timer::timeout(PERIOD),
         |timer, cx| {
@@ -140,15 +178,15 @@ fn reset_poll_kadenz(n: u64) -> Duration {
     )
 }
 
-fn reset_poll_tokio_interval(n: u64) -> Duration {
-    reset_loop(n, tokio_interval, |interval, cx| {
+fn reset_poll_tokio_interval<const IN_TASK: bool>(n: u64) -> Duration {
+    ops_in::<IN_TASK, _>(n, tokio_interval, |interval, cx| {
         interval.reset();
         let _ = black_box(interval.poll_tick(cx));
     })
 }
 
-fn reset_poll_tokio_sleep(n: u64) -> Duration {
-    reset_loop(
+fn reset_poll_tokio_sleep<const IN_TASK: bool>(n: u64) -> Duration {
+    ops_in::<IN_TASK, _>(
         n,
         || Box::pin(sleep(PERIOD)),
         |sleep, cx| {
@@ -164,8 +202,8 @@ fn reset_poll_tokio_sleep(n: u64) -> Duration {
 // often before its tick is due. Each timer is created and polled once before timing; each
 // operation is one more poll, which returns `Pending`.
 
-fn poll_pending_kadenz(n: u64) -> Duration {
-    reset_loop(
+fn poll_pending_kadenz<const IN_TASK: bool>(n: u64) -> Duration {
+    ops_in::<IN_TASK, _>(
         n,
         || Timer::periodic(PERIOD),
         |timer, cx| {
@@ -174,8 +212,8 @@ fn poll_pending_kadenz(n: u64) -> Duration {
     )
 }
 
-fn poll_pending_tokio(n: u64) -> Duration {
-    reset_loop(n, tokio_interval, |interval, cx| {
+fn poll_pending_tokio<const IN_TASK: bool>(n: u64) -> Duration {
+    ops_in::<IN_TASK, _>(n, tokio_interval, |interval, cx| {
         let _ = black_box(interval.poll_tick(cx));
     })
 }
@@ -324,7 +362,7 @@ fn kick_poll_kadenz(n: u64) -> Duration {
 }
 
 fn kick_poll_kadenz_timer_reset(n: u64) -> Duration {
-    reset_poll_kadenz(n)
+    reset_poll_kadenz::<false>(n)
 }
 
 /// One turn of the hand-written watchdog's `select!` loop: if the `Notified` is ready (a
@@ -515,17 +553,34 @@ const CASES: &[Case] = &[
     Case {
         group: "reset_poll",
         members: &[
-            ("kadenz", reset_poll_kadenz),
-            ("tokio_interval", reset_poll_tokio_interval),
-            ("tokio_sleep", reset_poll_tokio_sleep),
+            ("kadenz", reset_poll_kadenz::<false>),
+            ("tokio_interval", reset_poll_tokio_interval::<false>),
+            ("tokio_sleep", reset_poll_tokio_sleep::<false>),
+        ],
+        ab_ops: 100_000,
+    },
+    Case {
+        group: "reset_poll_in_task",
+        members: &[
+            ("kadenz", reset_poll_kadenz::<true>),
+            ("tokio_interval", reset_poll_tokio_interval::<true>),
+            ("tokio_sleep", reset_poll_tokio_sleep::<true>),
         ],
         ab_ops: 100_000,
     },
     Case {
         group: "poll_pending",
         members: &[
-            ("kadenz", poll_pending_kadenz),
-            ("tokio", poll_pending_tokio),
+            ("kadenz", poll_pending_kadenz::<false>),
+            ("tokio", poll_pending_tokio::<false>),
+        ],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "poll_pending_in_task",
+        members: &[
+            ("kadenz", poll_pending_kadenz::<true>),
+            ("tokio", poll_pending_tokio::<true>),
         ],
         ab_ops: 200_000,
     },

@@ -26,6 +26,10 @@ pub(crate) enum State {
         /// `reset_immediately`, wall-clock alignment) rather than counted one interval
         /// from the tick before it, so a new interval does not move it.
         fixed: bool,
+        /// Set by the timer once its wheel `Sleep` waits for this very tick. Every change
+        /// of the schedule writes a new `Running` without it, so it can never be stale;
+        /// it sits in the padding beside `fixed`, and costs no byte.
+        waited: bool,
     },
     /// Stopped; only a (re)start runs it again.
     Stopped,
@@ -79,16 +83,19 @@ impl Schedule {
                 origin: at,
                 next_us: delay_us.saturating_add(self.interval_us),
                 fixed: false,
+                waited: false,
             },
             Start::Offset { at, delay_us } => State::Running {
                 origin: at,
                 next_us: delay_us,
                 fixed: true,
+                waited: false,
             },
             Start::At(first_tick) => State::Running {
                 origin: first_tick,
                 next_us: 0,
                 fixed: true,
+                waited: false,
             },
         };
     }
@@ -105,13 +112,27 @@ impl Schedule {
         if let State::Running {
             next_us,
             fixed: false,
+            waited,
             ..
         } = &mut self.state
         {
             if *next_us != u64::MAX {
                 *next_us = next_us.saturating_sub(old).saturating_add(interval_us);
+                *waited = false;
             }
         }
+    }
+
+    /// Notes that the timer's wheel `Sleep` now waits for the pending tick.
+    pub(crate) fn set_waited(&mut self) {
+        if let State::Running { waited, .. } = &mut self.state {
+            *waited = true;
+        }
+    }
+
+    /// Whether the timer's wheel `Sleep` waits for the pending tick.
+    pub(crate) fn is_waited(&self) -> bool {
+        matches!(self.state, State::Running { waited: true, .. })
     }
 
     pub(crate) fn is_running(&self) -> bool {
@@ -166,6 +187,7 @@ impl Schedule {
             origin,
             next_us: next,
             fixed: false,
+            waited: false,
         };
         let skipped = skipped(interval_us, next_us, now_us, next);
         self.stats.record(drift_us, skipped);

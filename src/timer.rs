@@ -94,7 +94,7 @@ pub struct Timer {
     /// Created on the first wait, so that a timer can be built (and reset) outside a
     /// runtime, and reset cheaply: only the deadline it waits for is written to it. With
     /// the id of the runtime whose timer driver wakes it.
-    sleep: Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+    sleep: Option<(Waiter, Pin<Box<Sleep>>)>,
     /// What only some timers use, boxed so that the others pay one null pointer for it.
     extras: Option<Box<Extras>>,
 }
@@ -356,9 +356,52 @@ impl Timer {
     /// assert!(tick.is_some());
     /// # }
     /// ```
+    #[inline]
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        // The watchdog's and the select! loop's common case, small enough to inline: a
+        // timer without extras whose wheel waits for its tick (see `poll_waiting`).
+        if self.extras.is_none() && self.schedule.is_waited() {
+            if let Some((waiter, sleep)) = &mut self.sleep {
+                if waiter.is_current() {
+                    ready!(sleep.as_mut().poll(cx));
+                    return Poll::Ready(Some(self.deliver_waited()));
+                }
+            }
+        }
+        self.poll_waiting(cx)
+    }
+
+    /// Delivers the tick the wheel just fired for.
+    fn deliver_waited(&mut self) -> Tick {
+        let Due::At(scheduled) = self.schedule.due() else {
+            unreachable!("the wheel waits only for a tick that is due at an instant");
+        };
+        self.schedule
+            .deliver(&*self.policy, scheduled, Instant::now())
+    }
+
+    /// `poll_tick`'s every case.
+    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
             self.sync();
+            // The wheel already waits for this very tick, for this task: its word is
+            // enough, and neither the clock nor the due time is read (most of a waiting
+            // poll's cost). So once a poll has left the timer waiting on the wheel, the
+            // tick comes when the wheel fires, on its millisecond slot, as a tokio
+            // `Sleep`'s does.
+            if self.schedule.is_waited() {
+                if let Some((waiter, sleep)) = &mut self.sleep {
+                    if waiter.is_current() {
+                        if sleep.as_mut().poll(cx).is_pending() {
+                            if self.register(cx) {
+                                return Poll::Pending;
+                            }
+                            continue;
+                        }
+                        return Poll::Ready(Some(self.deliver_waited()));
+                    }
+                }
+            }
             let scheduled = match self.schedule.due() {
                 Due::NotStarted => {
                     self.start(Start::After {
@@ -376,7 +419,7 @@ impl Timer {
                 }
                 // Beyond the end of the time line: nothing will ever be due, so only a
                 // command from a handle can wake the task.
-                Due::Never if self.register(cx, None) => return Poll::Pending,
+                Due::Never if self.register(cx) => return Poll::Pending,
                 Due::Never => continue,
                 Due::At(scheduled) => scheduled,
             };
@@ -384,7 +427,10 @@ impl Timer {
             let mut now = Instant::now();
             if now < scheduled {
                 if self.wait(cx, scheduled, now).is_pending() {
-                    if self.register(cx, Some(scheduled)) {
+                    if !self.is_precise_mode() {
+                        self.schedule.set_waited();
+                    }
+                    if self.register(cx) {
                         return Poll::Pending;
                     }
                     continue;
@@ -411,8 +457,7 @@ impl Timer {
             return wait_precise(&mut self.sleep, precise, cx, scheduled, now);
         }
         let _ = now;
-        let handle = tokio::runtime::Handle::current();
-        sleep_until(&mut self.sleep, &handle, scheduled, false).poll(cx)
+        sleep_until(&mut self.sleep, scheduled, false).poll(cx)
     }
 
     /// Applies what the timer's handles asked for since it last looked. Without handles,
@@ -426,13 +471,20 @@ impl Timer {
         }
     }
 
-    /// Lets the handles wake the task of a poll that returns `Pending`; `false` if a
-    /// command arrived meanwhile (poll again).
-    fn register(&mut self, cx: &Context<'_>, armed: Option<Instant>) -> bool {
+    /// Lets the handles wake the task of a poll that returns `Pending` (the wheel wakes
+    /// it anyway at the due time, if there is one); `false` if a command arrived
+    /// meanwhile (poll again).
+    fn register(&mut self, cx: &Context<'_>) -> bool {
         match self.extras.as_deref_mut() {
             Some(Extras {
                 owner: Some(owner), ..
-            }) => owner.register(cx.waker(), armed),
+            }) => {
+                let armed = match self.schedule.due() {
+                    Due::At(due) => Some(due),
+                    Due::NotStarted | Due::Stopped | Due::Never => None,
+                };
+                owner.register(cx.waker(), armed)
+            }
             _ => true,
         }
     }
@@ -461,6 +513,31 @@ impl Timer {
         self.sync();
         self.schedule.start(start);
         self.publish();
+        // A restart one interval (and a delay) from now moves the wheel entry at once, so
+        // that the next poll finds the wheel waiting for the new tick and need not read
+        // the clock: the watchdog's reset then poll. A due time that may have come already
+        // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
+        // and delivers it at once.
+        let precise = self.is_precise_mode();
+        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), false) =
+            (start, self.schedule.due(), &mut self.sleep, precise)
+        {
+            if sleep.deadline() != due {
+                sleep.as_mut().reset(due);
+            }
+            self.schedule.set_waited();
+        }
+    }
+
+    /// Whether the timer was built precise (whether or not an OS timer serves it).
+    fn is_precise_mode(&self) -> bool {
+        #[cfg(feature = "precise")]
+        return self
+            .extras
+            .as_deref()
+            .is_some_and(|extras| extras.precise.is_some());
+        #[cfg(not(feature = "precise"))]
+        return false;
     }
 
     pub(crate) fn alignment(&self) -> Option<&Alignment> {
@@ -908,27 +985,63 @@ impl Timer {
     }
 }
 
-/// The `Sleep` to wait for `deadline` on, of the runtime of `handle`, the one polling the
-/// timer now. `replace`: a new `Sleep` rather than a moved one, which leaves no entry at
-/// the old deadline in the wheel (moving it later does, and wakes the driver once more).
-fn sleep_until<'a>(
-    sleep: &'a mut Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
-    handle: &tokio::runtime::Handle,
+/// Who polled the timer when its `Sleep` was made: the `Sleep` belongs to that poller's
+/// runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waiter {
+    /// A task: it only ever runs on its runtime, and its id is a thread-local read (about
+    /// 2 ns, against about 21 ns to look up the current runtime).
+    Task(tokio::task::Id),
+    /// Code outside a task (`block_on`, a hand-written poll), on this runtime.
+    Runtime(tokio::runtime::Id),
+}
+
+impl Waiter {
+    fn current() -> Waiter {
+        match tokio::task::try_id() {
+            Some(task) => Waiter::Task(task),
+            None => Waiter::Runtime(tokio::runtime::Handle::current().id()),
+        }
+    }
+
+    /// Whether a `Sleep` made for `self` belongs to the runtime polling now.
+    fn is_current(self) -> bool {
+        match (self, tokio::task::try_id()) {
+            (Waiter::Task(task), Some(now)) => task == now,
+            (Waiter::Runtime(runtime), None) => runtime == tokio::runtime::Handle::current().id(),
+            // From a task to code outside one, or back: perhaps another runtime; a new
+            // `Sleep` is always right.
+            _ => false,
+        }
+    }
+}
+
+/// The `Sleep` to wait for `deadline` on, of the runtime polling the timer now.
+/// `replace`: a new `Sleep` rather than a moved one, which leaves no entry at the old
+/// deadline in the wheel (moving it later does, and wakes the driver once more).
+fn sleep_until(
+    sleep: &mut Option<(Waiter, Pin<Box<Sleep>>)>,
     deadline: Instant,
     replace: bool,
-) -> Pin<&'a mut Sleep> {
+) -> Pin<&mut Sleep> {
     // A `Sleep` is woken by the timer driver of the runtime that made it, so the timer
     // waits on a `Sleep` of the runtime polling it now (tokio's own panic outside a
-    // runtime). tokio promises an id unique only among running runtimes; tokio 1.49 to
-    // 1.54 draw it from a process-wide 64-bit counter (32-bit where 64-bit atomics are
-    // missing), so a finished runtime's id does not come back in practice.
-    let here = handle.id();
-    let (runtime, sleep) =
-        sleep.get_or_insert_with(|| (here, Box::pin(tokio::time::sleep_until(deadline))));
-    if *runtime != here || (replace && sleep.deadline() != deadline) {
+    // runtime). tokio promises ids unique only among running tasks and runtimes; tokio
+    // 1.49 to 1.54 draw both from process-wide 64-bit counters (32-bit where 64-bit
+    // atomics are missing), so a finished one's id does not come back in practice. The
+    // one move a task id misses is a `LocalSet` run on another runtime while the first
+    // one lives on, idle: its tasks keep their ids, and the timer keeps waiting on the
+    // first runtime's wheel, as a tokio `Sleep` would.
+    let (waiter, sleep) = sleep.get_or_insert_with(|| {
+        (
+            Waiter::current(),
+            Box::pin(tokio::time::sleep_until(deadline)),
+        )
+    });
+    if !waiter.is_current() || (replace && sleep.deadline() != deadline) {
         // Replaced in place: no allocation.
         sleep.set(tokio::time::sleep_until(deadline));
-        *runtime = here;
+        *waiter = Waiter::current();
     } else if sleep.deadline() != deadline {
         // Moving a registered deadline later (the watchdog's reset) is cheap.
         sleep.as_mut().reset(deadline);
@@ -942,7 +1055,7 @@ fn sleep_until<'a>(
 /// while the clock runs.
 #[cfg(feature = "precise")]
 fn wait_precise(
-    sleep: &mut Option<(tokio::runtime::Id, Pin<Box<Sleep>>)>,
+    sleep: &mut Option<(Waiter, Pin<Box<Sleep>>)>,
     precise: &mut crate::precise::Precise,
     cx: &mut Context<'_>,
     scheduled: Instant,
@@ -958,10 +1071,7 @@ fn wait_precise(
         // overdue path takes the budget.
         return Poll::Pending;
     }
-    if sleep_until(sleep, &handle, scheduled, true)
-        .poll(cx)
-        .is_ready()
-    {
+    if sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
         precise.cancel();
         return Poll::Ready(());
     }

@@ -4,10 +4,18 @@
 //!
 //! The model is a few lines of integer arithmetic on microseconds since the runtime
 //! started, with the policy formulas written out again (not calling the library's). It
-//! also states the one thing the paused clock adds: when the runtime is idle and waits
-//! for a timer due at `d`, tokio advances its clock by whole milliseconds of its timer
-//! wheel, from the wheel tick `floor(now)` to the tick `ceil(d)` (both in milliseconds
-//! since the runtime started), so the clock lands on `now + (ceil(d) - floor(now)) ms`.
+//! also states the two things the timer wheel adds, in milliseconds since the runtime
+//! started:
+//!
+//! - when the runtime is idle and waits for a timer due at `d`, tokio's paused clock
+//!   advances by whole milliseconds of its wheel, from the wheel tick `floor(now)` to the
+//!   tick `ceil(d)`, so it lands on `now + (ceil(d) - floor(now)) ms`;
+//! - the wheel fires a `Sleep` due at `d` once the clock reaches `ceil(d)`. A default
+//!   (not precise) timer whose wheel waits for its pending tick (a poll left it waiting
+//!   for that tick, or the timer's own `reset`/`reset_after` moved its `Sleep` there, and
+//!   the schedule has not changed since) takes the wheel's word and reads no clock: the
+//!   tick comes when the wheel fires, not before. Otherwise a poll reads the clock and
+//!   delivers a tick that is due at once.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -128,10 +136,17 @@ struct Model {
     state: State,
     now: u64,
     stats: Stats,
+    /// The timer has a wheel `Sleep` (made by its first wait).
+    has_sleep: bool,
+    /// The wheel waits for the pending tick; every change of the schedule clears it.
+    waited: bool,
+    /// Precise timers always read the clock.
+    precise: bool,
 }
 
 impl Model {
     fn run_from(&mut self, origin: u64, next: u64, fixed: bool) {
+        self.waited = false;
         self.state = State::Running {
             origin,
             next,
@@ -161,14 +176,44 @@ impl Model {
                 {
                     // One new interval after the due time one old interval before it.
                     *next = next.saturating_sub(self.interval) + interval;
+                    self.waited = false;
                 }
                 self.interval = interval;
             }
-            Control::Stop => self.state = State::Stopped,
+            Control::Stop => {
+                self.state = State::Stopped;
+                self.waited = false;
+            }
         }
     }
 
-    /// The tick the timer delivers now, if one is due.
+    /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
+    fn moves_the_sleep(&mut self) {
+        if self.has_sleep && !self.precise && self.deadline().is_some() {
+            self.waited = true;
+        }
+    }
+
+    /// Whether the wheel has fired a `Sleep` set to `due`.
+    fn wheel_fired(&self, due: u64) -> bool {
+        self.now >= (due + 999) / 1000 * 1000
+    }
+
+    /// Whether a poll now delivers the tick due at `due`; a poll that does not leaves the
+    /// timer waiting on the wheel for it.
+    fn poll_delivers(&mut self, due: u64) -> bool {
+        if self.waited {
+            return self.wheel_fired(due);
+        }
+        if self.now >= due {
+            return true;
+        }
+        self.has_sleep = true;
+        self.waited = !self.precise;
+        false
+    }
+
+    /// The tick a single poll delivers now, if one is due.
     fn fire_if_due(&mut self) -> Option<SeenTick> {
         if self.state == State::NotStarted {
             self.start(0);
@@ -176,9 +221,17 @@ impl Model {
         let State::Running { origin, next, .. } = self.state else {
             return None;
         };
-        if self.now < origin + next {
+        if !self.poll_delivers(origin + next) {
             return None;
         }
+        self.deliver()
+    }
+
+    /// Delivers the tick that is due (the clock is past it).
+    fn deliver(&mut self) -> Option<SeenTick> {
+        let State::Running { origin, next, .. } = self.state else {
+            return None;
+        };
         let (interval, now) = (self.interval, self.now - origin);
         let following = self.policy.next(interval, next, now);
         self.run_from(origin, following, false);
@@ -214,10 +267,12 @@ impl Model {
         let State::Running { origin, next, .. } = self.state else {
             return None;
         };
-        if self.now < origin + next {
-            self.now = self.wake_for(origin + next);
+        let due = origin + next;
+        if !self.poll_delivers(due) {
+            // Waiting on the wheel: the idle runtime moves the clock until it fires.
+            self.now = self.wake_for(due);
         }
-        self.fire_if_due()
+        self.deliver()
     }
 
     fn deadline(&self) -> Option<u64> {
@@ -357,6 +412,9 @@ pub fn run_timer(
             state: State::NotStarted,
             now: 0,
             stats: (0, 0, 0),
+            has_sleep: false,
+            waited: false,
+            precise,
         };
         match start {
             Start::Later => {}
@@ -407,6 +465,9 @@ pub fn run_timer(
                 Op::Timer(c) => {
                     control(&mut timer, c, t0, model.now);
                     model.control(c);
+                    if let Control::Reset | Control::ResetAfter(_) = c {
+                        model.moves_the_sleep();
+                    }
                     (None, None)
                 }
                 Op::Handle(c) => {
