@@ -52,7 +52,7 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 ///
 /// "Freely" holds between runtimes that share a clock: the schedule is a set of
 /// [`tokio::time::Instant`]s, and a runtime whose clock is paused (`start_paused`,
-/// [`tokio::time::pause`]) has a clock of its own that stands still or jumps. A timer
+/// `tokio::time::pause`) has a clock of its own that stands still or jumps. A timer
 /// moved from a paused runtime to a running one (or back) keeps the instants it had, so
 /// its next tick may come at once or much later than its interval. Between runtimes on
 /// the real clock, the usual case in production, nothing changes.
@@ -356,31 +356,12 @@ impl Timer {
     /// assert!(tick.is_some());
     /// # }
     /// ```
-    #[inline]
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
-        // The watchdog's and the select! loop's common case, small enough to inline: a
-        // timer without extras whose wheel waits for its tick (see `poll_waiting`).
-        if self.extras.is_none() && self.schedule.is_waited() {
-            if let Some((waiter, sleep)) = &mut self.sleep {
-                if waiter.is_current() {
-                    ready!(sleep.as_mut().poll(cx));
-                    return Poll::Ready(Some(self.deliver_waited()));
-                }
-            }
-        }
         self.poll_waiting(cx)
     }
 
-    /// Delivers the tick the wheel just fired for.
-    fn deliver_waited(&mut self) -> Tick {
-        let Due::At(scheduled) = self.schedule.due() else {
-            unreachable!("the wheel waits only for a tick that is due at an instant");
-        };
-        self.schedule
-            .deliver(&*self.policy, scheduled, Instant::now())
-    }
-
     /// `poll_tick`'s every case.
+    #[inline(always)]
     fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
             self.sync();
@@ -391,14 +372,17 @@ impl Timer {
             // `Sleep`'s does.
             if self.schedule.is_waited() {
                 if let Some((waiter, sleep)) = &mut self.sleep {
-                    if waiter.is_current() {
-                        if sleep.as_mut().poll(cx).is_pending() {
-                            if self.register(cx) {
-                                return Poll::Pending;
-                            }
-                            continue;
+                    // A fired `Sleep` goes the way below, which reads the clock: the
+                    // wheel also fires every `Sleep` when its runtime shuts down, and
+                    // that is no tick.
+                    if waiter.is_current()
+                        && !sleep.is_elapsed()
+                        && sleep.as_mut().poll(cx).is_pending()
+                    {
+                        if self.register(cx) {
+                            return Poll::Pending;
                         }
-                        return Poll::Ready(Some(self.deliver_waited()));
+                        continue;
                     }
                 }
             }
