@@ -15,6 +15,9 @@ use std::time::{Duration, Instant as StdInstant};
 const PERIOD: Duration = Duration::from_secs(1);
 const OPS: u64 = 200_000;
 
+/// Times `OPS` operations of one member, set-up untimed.
+type Routine = fn() -> Duration;
+
 struct Noop;
 
 impl Wake for Noop {
@@ -23,7 +26,7 @@ impl Wake for Noop {
 
 /// Runs `body` in a task spawned on a fresh current-thread runtime, and returns what it
 /// measured.
-fn in_task(body: fn() -> Duration) -> Duration {
+fn in_task(body: Routine) -> Duration {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -94,14 +97,14 @@ fn main() {
     println!();
     println!("| group | kadenz ns/op | tokio ns/op | kadenz/tokio: median | min | max |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let groups: [(&str, fn() -> Duration, fn() -> Duration); 2] = [
+    let groups: [(&str, Routine, Routine); 2] = [
         ("poll_pending", poll_pending_kadenz, poll_pending_tokio),
         ("reset_poll", reset_poll_kadenz, reset_poll_tokio),
     ];
     for (group, kadenz, tokio) in groups {
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
-            let ns = |routine: fn() -> Duration| in_task(routine).as_nanos() as f64 / OPS as f64;
+            let ns = |routine: Routine| in_task(routine).as_nanos() as f64 / OPS as f64;
             // Alternate which side runs first.
             let (k, t) = if round % 2 == 0 {
                 let k = ns(kadenz);
