@@ -1047,10 +1047,17 @@ fn wait_precise(
 ) -> Poll<()> {
     use tokio::runtime::RuntimeFlavor;
 
-    let handle = tokio::runtime::Handle::current();
-    if handle.runtime_flavor() == RuntimeFlavor::MultiThread
-        && precise.wake_at(scheduled, now, cx.waker(), false)
-    {
+    // Asked already, for this task: the wheel too, or the OS timer alone.
+    if let Some(with_wheel) = precise.asked_for(scheduled, cx.waker()) {
+        if with_wheel && sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
+            precise.cancel();
+            return Poll::Ready(());
+        }
+        return Poll::Pending;
+    }
+    let multi_thread =
+        tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
+    if multi_thread && precise.wake_at(scheduled, now, cx.waker(), false) {
         // When the OS timer's wake-up brings the task back, the tick is overdue, and the
         // overdue path takes the budget.
         return Poll::Pending;

@@ -20,12 +20,30 @@ use tokio::time::Instant;
 pub(crate) struct Precise {
     #[cfg(target_os = "linux")]
     slot: Option<(std::sync::Arc<linux::Driver>, usize, u64)>,
-    /// The std instant and the waker last handed to the OS timer, to skip its lock when
-    /// a poll would ask for the same again.
-    asked: Option<(std::time::Instant, Waker)>,
+    /// The due time (on tokio's clock) and the waker last handed to the OS timer, and
+    /// whether the wheel waits too: a poll that would ask the same again skips the
+    /// runtime look-up, the clock conversion and the OS timer's lock.
+    asked: Option<Asked>,
+}
+
+#[derive(Debug)]
+struct Asked {
+    due: Instant,
+    waker: Waker,
+    with_wheel: bool,
 }
 
 impl Precise {
+    /// `Some(with_wheel)` if the OS timer already wakes `waker` at `due`.
+    pub(crate) fn asked_for(&self, due: Instant, waker: &Waker) -> Option<bool> {
+        match &self.asked {
+            Some(asked) if asked.due == due && asked.waker.will_wake(waker) => {
+                Some(asked.with_wheel)
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn new() -> Self {
         Precise {
             #[cfg(target_os = "linux")]
@@ -47,39 +65,36 @@ impl Precise {
     }
 
     /// Asks the OS timer to wake `waker` at `due` on tokio's clock, whose current time is
-    /// `now`; `false` if there is no OS timer. With `unless_paused`, a new request is made
-    /// only while tokio's clock runs (see [`clock_is_running`]).
+    /// `now`; `false` if there is no OS timer. With `with_wheel` (a current-thread
+    /// runtime, whose clock may be paused), the request is made only while tokio's clock
+    /// runs (see [`clock_is_running`]), and the wheel waits too.
     pub(crate) fn wake_at(
         &mut self,
         due: Instant,
         now: Instant,
         waker: &Waker,
-        unless_paused: bool,
+        with_wheel: bool,
     ) -> bool {
         #[cfg(target_os = "linux")]
         if self.slot.is_some() {
-            // tokio's `Instant` is std's plus the offset of every pause and advance of
-            // its clock: convert through the time left, not the instant.
-            let at = std::time::Instant::now() + due.saturating_duration_since(now);
-            // Within a microsecond of the last request, and the same task: nothing to do
-            // (the conversion moves by the few nanoseconds between the clock reads).
-            if let Some((asked, registered)) = &self.asked {
-                let apart = at.max(*asked) - at.min(*asked);
-                if apart < std::time::Duration::from_micros(1) && registered.will_wake(waker) {
-                    return true;
-                }
-            }
-            if unless_paused && !clock_is_running() {
+            if with_wheel && !clock_is_running() {
                 self.cancel();
                 return false;
             }
+            // tokio's `Instant` is std's plus the offset of every pause and advance of
+            // its clock: convert through the time left, not the instant.
+            let at = std::time::Instant::now() + due.saturating_duration_since(now);
             if let Some((driver, index, generation)) = &self.slot {
                 driver.wake_at(*index, *generation, at, waker);
             }
-            self.asked = Some((at, waker.clone()));
+            self.asked = Some(Asked {
+                due,
+                waker: waker.clone(),
+                with_wheel,
+            });
             return true;
         }
-        let _ = (due, now, waker, unless_paused);
+        let _ = (due, now, waker, with_wheel);
         false
     }
 

@@ -4,7 +4,11 @@
 //!
 //! ```text
 //! cargo run --release --manifest-path benches/release-clock/Cargo.toml -- [ROUNDS]
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml --features precise
 //! ```
+//!
+//! With `--features precise`, a third group polls a waiting precise timer (which reads the
+//! clock on every poll and keeps its OS timer's request current).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -66,6 +70,21 @@ fn poll_pending_tokio() -> Duration {
     })
 }
 
+#[cfg(feature = "precise")]
+fn poll_pending_precise() -> Duration {
+    timed(
+        || {
+            kadenz::Timer::builder(PERIOD)
+                .precise(true)
+                .build()
+                .expect("a precise timer")
+        },
+        |timer, cx| {
+            let _ = black_box(timer.poll_tick(cx));
+        },
+    )
+}
+
 fn reset_poll_kadenz() -> Duration {
     timed(
         || kadenz::Timer::timeout(PERIOD),
@@ -97,10 +116,17 @@ fn main() {
     println!();
     println!("| group | kadenz ns/op | tokio ns/op | kadenz/tokio: median | min | max |");
     println!("|---|---:|---:|---:|---:|---:|");
-    let groups: [(&str, Routine, Routine); 2] = [
+    #[cfg_attr(not(feature = "precise"), allow(unused_mut))]
+    let mut groups: Vec<(&str, Routine, Routine)> = vec![
         ("poll_pending", poll_pending_kadenz, poll_pending_tokio),
         ("reset_poll", reset_poll_kadenz, reset_poll_tokio),
     ];
+    #[cfg(feature = "precise")]
+    groups.push((
+        "poll_pending_precise",
+        poll_pending_precise,
+        poll_pending_tokio,
+    ));
     for (group, kadenz, tokio) in groups {
         let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
         for round in 0..rounds {
