@@ -357,12 +357,6 @@ impl Timer {
     /// # }
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
-        self.poll_waiting(cx)
-    }
-
-    /// `poll_tick`'s every case.
-    #[inline(always)]
-    fn poll_waiting(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
             self.sync();
             // The wheel already waits for this very tick, for this task: its word is
