@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::schedule::{instant_at, saturating_micros, Schedule, Start};
+use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 use crate::Error;
 
@@ -219,6 +219,12 @@ impl TimerHandle {
             _ => true,
         };
         slot.command = Some(command);
+        self.leave(slot, wake);
+    }
+
+    /// Marks the slot's command pending and, if `wake`, wakes the timer's task (outside
+    /// the lock).
+    fn leave(&self, mut slot: MutexGuard<'_, Slot>, wake: bool) {
         self.shared.pending.store(true, Ordering::Release);
         let waker = if wake { slot.waker.take() } else { None };
         drop(slot);
@@ -371,13 +377,8 @@ impl TimerHandle {
         let interval_us = crate::builder::interval_micros(interval)?;
         let mut slot = self.shared.lock();
         slot.interval_us = Some(interval_us);
-        self.shared.pending.store(true, Ordering::Release);
         // The timer's next due time may move earlier; only the timer can tell.
-        let waker = slot.waker.take();
-        drop(slot);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.leave(slot, true);
         Ok(())
     }
 
@@ -433,12 +434,14 @@ impl TimerHandle {
     }
 }
 
-/// When a start puts the first tick (`None`: never), for the wake-up decision.
+/// When a start puts the first tick (`None`: never), for the wake-up decision: asked of
+/// the schedule itself, which owns that rule.
 fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
-    match start {
-        Start::After { at, delay_us } => instant_at(at, delay_us.saturating_add(interval_us)),
-        Start::Offset { at, delay_us } => instant_at(at, delay_us),
-        Start::At(first_tick) => Some(first_tick),
+    let mut probe = Schedule::new(interval_us);
+    probe.start(start);
+    match probe.due() {
+        Due::At(due) => Some(due),
+        Due::NotStarted | Due::Stopped | Due::Never => None,
     }
 }
 
