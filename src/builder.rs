@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
+use crate::policy::{Builtin, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::Start;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
 use crate::{Error, Timer};
@@ -36,6 +36,8 @@ use crate::{Error, Timer};
 pub struct TimerBuilder {
     pub(crate) interval: Duration,
     pub(crate) policy: Box<dyn MissedTickPolicy>,
+    /// Which built-in policy `policy` is, if one: a timer set keeps one copy of each.
+    builtin: Option<Builtin>,
     start_delay: Duration,
     auto_start: bool,
     tick_at_start: bool,
@@ -51,6 +53,7 @@ impl TimerBuilder {
         TimerBuilder {
             interval,
             policy: Box::new(TriggerAllMissed),
+            builtin: Some(Builtin::TriggerAllMissed),
             start_delay: Duration::ZERO,
             auto_start: true,
             tick_at_start: false,
@@ -81,6 +84,7 @@ impl TimerBuilder {
     /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
     /// ```
     pub fn missed_tick_policy(mut self, policy: impl MissedTickPolicy) -> Self {
+        self.builtin = Builtin::of(&policy);
         self.policy = Box::new(policy);
         self
     }
@@ -375,6 +379,21 @@ impl TimerBuilder {
     /// assert!(Timer::builder(Duration::from_secs(1)).auto_start(false).build().is_ok());
     /// ```
     pub fn build(self) -> Result<Timer, Error> {
+        let plan = self.plan()?;
+        let mut timer = Timer::from_parts(plan.interval_us, plan.policy, plan.alignment);
+        #[cfg(feature = "precise")]
+        if plan.precise {
+            timer.make_precise();
+        }
+        if let Some(start) = plan.start {
+            timer.start(start);
+        }
+        Ok(timer)
+    }
+
+    /// Checks every option and works out the start, for a [`Timer`] or a timer set's
+    /// entry: both start from the same plan, so they cannot disagree.
+    pub(crate) fn plan(self) -> Result<Plan, Error> {
         let interval_us = interval_micros(self.interval)?;
         let delay_us = u64::try_from(self.start_delay.as_micros())
             .map_err(|_| Error::StartDelayTooLong(self.start_delay))?;
@@ -431,16 +450,28 @@ impl TimerBuilder {
             _ if self.tick_at_start => Some(Start::Offset { at, delay_us }),
             _ => Some(Start::After { at, delay_us }),
         };
-        let mut timer = Timer::from_parts(interval_us, self.policy, alignment);
-        #[cfg(feature = "precise")]
-        if self.precise {
-            timer.make_precise();
-        }
-        if let Some(start) = start {
-            timer.start(start);
-        }
-        Ok(timer)
+        Ok(Plan {
+            interval_us,
+            policy: self.policy,
+            builtin: self.builtin,
+            alignment,
+            start,
+            #[cfg(feature = "precise")]
+            precise: self.precise,
+        })
     }
+}
+
+/// A checked builder: what a timer, or a set's entry, is made of.
+pub(crate) struct Plan {
+    pub(crate) interval_us: u64,
+    pub(crate) policy: Box<dyn MissedTickPolicy>,
+    pub(crate) builtin: Option<Builtin>,
+    pub(crate) alignment: Option<Alignment>,
+    /// `None` for `auto_start(false)`.
+    pub(crate) start: Option<Start>,
+    #[cfg(feature = "precise")]
+    pub(crate) precise: bool,
 }
 
 /// An interval in whole microseconds, or the error that names it.

@@ -78,4 +78,15 @@ pub enum Error {
          build inside the runtime or use auto_start(false)"
     )]
     NoRuntime,
+
+    /// A [`TimerSet`](crate::TimerSet) holding this many entries has no room for another
+    /// (its slots are counted in `u32`).
+    ///
+    /// ```
+    /// # use kadenz::Error;
+    /// let err = Error::SetFull(4_294_967_294);
+    /// assert!(err.to_string().contains("4294967294 entries"));
+    /// ```
+    #[error("the timer set is full: it holds {0} entries, the most a set can hold")]
+    SetFull(usize),
 }

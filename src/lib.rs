@@ -11,15 +11,18 @@ pub mod policy;
 #[cfg(feature = "precise")]
 mod precise;
 mod schedule;
+mod set;
 mod stats;
 mod sync;
 mod tick;
 mod timer;
+mod wait;
 mod wall_clock;
 
 pub use builder::TimerBuilder;
 pub use error::Error;
 pub use handle::TimerHandle;
+pub use set::{Next, TimerSet};
 pub use stats::Stats;
 pub use tick::Tick;
 pub use timer::{NextTick, Timer};

@@ -366,3 +366,30 @@ impl MissedTickPolicy for ZeroToleranceDrift {
         Self::SAME_AS.calculate_next_tick_time(interval, scheduled_tick_time, now)
     }
 }
+
+/// Which built-in policy a policy is, by type and value: a timer set keeps one shared copy
+/// of each instead of one per entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Builtin {
+    TriggerAllMissed,
+    SkipMissedAndResync,
+    /// With its tolerance in µs (`Timer::timeout`'s policy is the one with 0).
+    SkipMissedAndDrift(u64),
+}
+
+impl Builtin {
+    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<Builtin> {
+        let policy: &dyn std::any::Any = policy;
+        if policy.is::<TriggerAllMissed>() {
+            Some(Builtin::TriggerAllMissed)
+        } else if policy.is::<SkipMissedAndResync>() {
+            Some(Builtin::SkipMissedAndResync)
+        } else if policy.is::<ZeroToleranceDrift>() {
+            Some(Builtin::SkipMissedAndDrift(0))
+        } else {
+            policy
+                .downcast_ref::<SkipMissedAndDrift>()
+                .map(|drift| Builtin::SkipMissedAndDrift(drift.delay_tolerance_us))
+        }
+    }
+}

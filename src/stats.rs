@@ -35,6 +35,13 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Adds what `other` counted (a timer set's total over its entries).
+    pub(crate) fn merge(&mut self, other: Stats) {
+        self.delivered = self.delivered.saturating_add(other.delivered);
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        self.max_drift_us = self.max_drift_us.max(other.max_drift_us);
+    }
+
     pub(crate) fn record(&mut self, drift_us: u64, skipped: u64) {
         self.delivered = self.delivered.saturating_add(1);
         self.skipped = self.skipped.saturating_add(skipped);

@@ -1,0 +1,1090 @@
+//! [`TimerSet`]: many keyed timers, driven by one task, waiting on one wake-up.
+//!
+//! How it is built: the entries live in a slab (`Vec`) of 32-byte [`Entry`]s with their
+//! keys, found by key through a hash table of slab indices; their due times sit in a
+//! 4-ary heap (`heap.rs`); their policies in a shared table (`policies.rs`). The set waits
+//! on one wheel `Sleep` (and in precise mode one OS timer) for the earliest due time.
+//!
+//! A change of an entry's due time pushes a new heap item instead of finding the old one:
+//! the old item stays behind, and is dropped when it reaches the top and no longer matches
+//! its entry's due time (`is_current`). An entry with a due time always has an item for
+//! it; the items left behind are bounded by rebuilding the heap from the entries when
+//! they outnumber the entries with a due time.
+
+mod entry;
+mod heap;
+mod policies;
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::future::Future;
+use std::hash::{BuildHasher, Hash};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use hashbrown::HashTable;
+use tokio::time::Instant;
+
+use crate::schedule::{saturating_micros, Schedule, Start};
+use crate::wait::{sleep_until, WheelSleep};
+use crate::{Error, Stats, Tick, TimerBuilder};
+use entry::{due_instant, Entry, Phase};
+use heap::{Heap, Item};
+use policies::Policies;
+
+/// A keyed set of timers, each with its own interval, policy and start, that one task
+/// drives: the timers of a few hundred devices, or of a million.
+///
+/// Each entry ticks exactly as a lone [`Timer`](crate::Timer) built from the same
+/// [`TimerBuilder`] would (same due times, drifts, [`missed`](Tick::missed) and
+/// [`skipped`](Tick::skipped) counts, see [Exactness](#exactness)), and
+/// [`next`](Self::next) yields each tick with its key. The whole set waits on one wake-up,
+/// for the earliest due time of all its entries, instead of one `Sleep` and one task per
+/// timer.
+///
+/// ```text
+/// entries:  "pump"  every 100 ms   ----|---------|---------|--
+///           "valve" every 250 ms   ------------------|--------
+/// next():   (pump, t=100) (pump, t=200) (valve, t=250) (pump, t=300) ...
+/// ```
+///
+/// # Order and fairness
+///
+/// Ticks come out in the order of their due times, whichever entry they belong to;
+/// ticks due at the same instant come out in an unspecified but deterministic order.
+/// After a stall, an entry whose policy replays every missed tick
+/// ([`TriggerAllMissed`](crate::policy::TriggerAllMissed)) does not hold the others back:
+/// its replayed ticks interleave with the other entries' ticks by due time. Every tick
+/// takes a unit of tokio's cooperative budget, as a [`Timer`](crate::Timer)'s does, so a
+/// long catch-up gives the runtime back its thread now and then.
+///
+/// # Stopped entries and an empty set
+///
+/// A stopped entry stays in the set, and ticks again once reset. A set that is empty, or
+/// whose entries are all stopped, waits: [`next`](Self::next) stays pending (it never
+/// ends, unlike a stopped [`Timer`](crate::Timer)'s stream, so `StreamMap`-style
+/// combinators keep it). Changing the set needs `&mut`, so in a `select!` loop the set is
+/// polled again after every change made in another branch.
+///
+/// # What an entry keeps
+///
+/// An entry takes every option of [`TimerBuilder`]: interval, policy, start delay,
+/// [`auto_start(false)`](TimerBuilder::auto_start) (the entry then starts on the set's
+/// next poll, or on a reset), [`tick_at_start`](TimerBuilder::tick_at_start),
+/// [`first_tick_at`](TimerBuilder::first_tick_at) and
+/// [`align_to_wall_clock`](TimerBuilder::align_to_wall_clock) (which place its first
+/// tick). To keep entries at 32 bytes, it does not keep its wall clock (there is no
+/// `realign` per entry: insert the entry again), and the counters of
+/// [`Timer::stats`](crate::Timer::stats) are kept for the whole set
+/// ([`stats`](Self::stats)). Entries have no [`TimerHandle`](crate::TimerHandle): the
+/// set is steered by the task that owns it, for example from commands received in
+/// another branch of its `select!`.
+///
+/// # Exactness
+///
+/// Under a paused clock that moves by whole milliseconds (as tokio's timer wheel does,
+/// and as the paused clock does when the runtime advances it), every entry's ticks equal
+/// those of a lone `Timer` given the same operations (the test suite proves it against
+/// the reference model). The set waits on the wheel for its earliest due time and, when
+/// woken, delivers every entry due by the clock it reads: a test that advances a paused
+/// clock by hand to an instant inside a millisecond may see an entry delivered up to that
+/// millisecond earlier than a lone `Timer`, which waits for its own slot of the wheel.
+///
+/// # Limits
+///
+/// Due times are kept in nanoseconds from the instant the set was created: a tick more
+/// than about 292 years from it is never due (a lone `Timer` would report its deadline).
+/// A set holds fewer than `u32::MAX` entries.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::{Timer, TimerSet};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> Result<(), kadenz::Error> {
+/// let mut timers = TimerSet::new();
+/// timers.insert("pump", Timer::builder(Duration::from_millis(100)))?;
+/// timers.insert("valve", Timer::builder(Duration::from_millis(250)).skip_missed_ticks(true))?;
+///
+/// let mut seen = Vec::new();
+/// while seen.len() < 4 {
+///     let (device, tick) = timers.next().await;
+///     seen.push((device, tick.drift()));
+/// }
+/// assert_eq!(seen.iter().map(|(d, _)| *d).collect::<Vec<_>>(), ["pump", "pump", "valve", "pump"]);
+/// # Ok(())
+/// # }
+/// ```
+#[doc(alias = "DelayQueue")]
+#[doc(alias = "StreamMap")]
+pub struct TimerSet<K> {
+    /// The zero of the entries' instants.
+    epoch: Instant,
+    slots: Vec<Slot<K>>,
+    /// The first vacant slot, or `NONE`; each vacant slot names the next.
+    free: u32,
+    index: HashTable<u32>,
+    hasher: RandomState,
+    heap: Heap,
+    /// Entries with a due time (each has an item in the heap).
+    due_entries: usize,
+    len: usize,
+    /// Slots of entries built with `auto_start(false)`, started by the next poll.
+    unstarted: Vec<u32>,
+    policies: Policies,
+    stats: Stats,
+    sleep: WheelSleep,
+    /// The wheel `Sleep` waits for a due time no later than any entry's: until it fires,
+    /// polls need neither the clock nor the heap.
+    waited: bool,
+    #[cfg(feature = "precise")]
+    precise: Option<crate::precise::Precise>,
+}
+
+enum Slot<K> {
+    Occupied { key: K, entry: Entry },
+    Vacant { next_free: u32 },
+}
+
+const NONE: u32 = u32::MAX;
+
+/// How a change placed an entry's tick, for what the set's `Sleep` may do about it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Placed {
+    /// One interval (and a delay) from now: the `Sleep` moves to it, as a `Timer`'s does.
+    FromNow,
+    /// Anywhere, perhaps due already: the next poll reads the clock.
+    Anywhere,
+}
+
+impl<K> Default for TimerSet<K> {
+    fn default() -> Self {
+        TimerSet {
+            epoch: Instant::now(),
+            slots: Vec::new(),
+            free: NONE,
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            heap: Heap::default(),
+            due_entries: 0,
+            len: 0,
+            unstarted: Vec::new(),
+            policies: Policies::default(),
+            stats: Stats::default(),
+            sleep: None,
+            waited: false,
+            #[cfg(feature = "precise")]
+            precise: None,
+        }
+    }
+}
+
+impl<K> TimerSet<K> {
+    /// An empty set. Needs no runtime: entries started on insert need one, as
+    /// [`TimerBuilder::build`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::TimerSet;
+    ///
+    /// let timers: TimerSet<u32> = TimerSet::new();
+    /// assert!(timers.is_empty());
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the set precise, as [`TimerBuilder::precise`] makes a timer: its one
+    /// wake-up also asks the OS timer (on Linux), so every entry's ticks come with
+    /// sub-millisecond lateness. Entries built with `precise(true)` need a precise set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new().precise(true);
+    /// timers.insert("fast", Timer::builder(Duration::from_micros(500)).precise(true)).unwrap();
+    /// assert_eq!(timers.is_precise(), cfg!(target_os = "linux"));
+    /// # }
+    /// ```
+    #[cfg(feature = "precise")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
+    #[must_use]
+    pub fn precise(mut self, precise: bool) -> Self {
+        self.precise = precise.then(crate::precise::Precise::new);
+        self.waited = false;
+        self
+    }
+
+    /// Whether the set is precise and an OS timer serves it (cargo feature `precise`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::TimerSet;
+    ///
+    /// assert!(!TimerSet::<u8>::new().is_precise());
+    /// ```
+    #[cfg(feature = "precise")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
+    #[must_use]
+    pub fn is_precise(&self) -> bool {
+        self.precise
+            .as_ref()
+            .is_some_and(crate::precise::Precise::is_available)
+    }
+
+    /// The number of entries, stopped ones included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_secs(1))).unwrap();
+    /// timers.stop(&1);
+    /// assert_eq!(timers.len(), 1);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the set has no entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::TimerSet;
+    ///
+    /// assert!(TimerSet::<String>::new().is_empty());
+    /// ```
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What the set has delivered so far, over all its entries: ticks, skipped due times,
+    /// the largest drift. (Entries keep no counters of their own, to stay small; count a
+    /// key's ticks from [`next`](Self::next) if you need them.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert('a', Timer::builder(Duration::from_millis(10))).unwrap();
+    /// timers.insert('b', Timer::builder(Duration::from_millis(15))).unwrap();
+    /// for _ in 0..3 {
+    ///     timers.next().await;
+    /// }
+    /// assert_eq!(timers.stats().delivered(), 3);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Removes every entry, keeping the memory for new ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(7, Timer::builder(Duration::from_secs(1))).unwrap();
+    /// timers.clear();
+    /// assert!(timers.is_empty());
+    /// # }
+    /// ```
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.free = NONE;
+        self.index.clear();
+        self.heap.clear();
+        self.due_entries = 0;
+        self.len = 0;
+        self.unstarted.clear();
+        self.policies.clear();
+    }
+
+    /// The keys of the set, in no particular order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert("a", Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(timers.keys().collect::<Vec<_>>(), [&"a"]);
+    /// # }
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.slots.iter().filter_map(|slot| match slot {
+            Slot::Occupied { key, .. } => Some(key),
+            Slot::Vacant { .. } => None,
+        })
+    }
+
+    /// The bytes of memory the set holds for its entries (slab, hash table, heap and
+    /// pending starts; not what the keys themselves point to, nor custom policies), to
+    /// watch a set's footprint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// for device in 0..1_000u32 {
+    ///     timers.insert(device, Timer::builder(Duration::from_secs(1))).unwrap();
+    /// }
+    /// assert!(timers.memory() / timers.len() < 100);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn memory(&self) -> usize {
+        self.slots.capacity() * std::mem::size_of::<Slot<K>>()
+            // A slab index and a control byte for each bucket of the hash table.
+            + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
+            + self.heap.capacity_bytes()
+            + self.unstarted.capacity() * std::mem::size_of::<u32>()
+    }
+
+    fn entry(&self, slot: u32) -> Option<&Entry> {
+        match self.slots.get(slot as usize) {
+            Some(Slot::Occupied { entry, .. }) => Some(entry),
+            _ => None,
+        }
+    }
+
+    /// Whether a heap item is the due time of its entry now (else it was left behind).
+    fn is_current(&self, item: Item) -> bool {
+        self.entry(item.slot)
+            .is_some_and(|entry| entry.due() == Some(item.due))
+    }
+
+    /// After the entry in `slot` changed, from due time `before`: counts it, queues its
+    /// new due time, and keeps the set's wait no later than it.
+    fn changed(&mut self, slot: u32, before: Option<u64>, placed: Placed) {
+        let after = self.entry(slot).and_then(Entry::due);
+        self.due_entries =
+            self.due_entries + usize::from(after.is_some()) - usize::from(before.is_some());
+        let Some(due) = after else {
+            return;
+        };
+        if after != before {
+            self.heap.push(Item { due, slot });
+            self.wait_no_later_than(due_instant(self.epoch, due), placed);
+            self.shed();
+        }
+    }
+
+    fn wait_no_later_than(&mut self, due: Instant, placed: Placed) {
+        if !self.waited {
+            return;
+        }
+        if let Some((_, sleep)) = &mut self.sleep {
+            if due < sleep.deadline() {
+                if placed == Placed::FromNow {
+                    sleep.as_mut().reset(due);
+                } else {
+                    self.waited = false;
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the heap from the entries once the items left behind outnumber the live
+    /// ones: memory stays within about twice the entries, at O(1) amortized per change.
+    fn shed(&mut self) {
+        if self.heap.len() <= 2 * self.due_entries + 1024 {
+            return;
+        }
+        let items = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, s)| match s {
+                Slot::Occupied { entry, .. } => entry.due().map(|due| Item {
+                    due,
+                    // Slots are counted in `u32`.
+                    slot: slot as u32,
+                }),
+                Slot::Vacant { .. } => None,
+            });
+        self.heap.rebuild(items);
+    }
+
+    /// Starts the entries built with `auto_start(false)` that nothing started yet.
+    fn start_unstarted(&mut self) {
+        let now = Instant::now();
+        for slot in std::mem::take(&mut self.unstarted) {
+            if let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) {
+                if entry.phase() == Phase::NotStarted {
+                    let mut schedule = entry.load(self.epoch);
+                    schedule.start(Start::After {
+                        at: now,
+                        delay_us: 0,
+                    });
+                    entry.store(&schedule, self.epoch);
+                    self.changed(slot, None, Placed::FromNow);
+                }
+            }
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> TimerSet<K> {
+    fn find(&self, key: &K) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        self.index
+            .find(
+                hash,
+                |&slot| matches!(&slots[slot as usize], Slot::Occupied { key: k, .. } if k == key),
+            )
+            .copied()
+    }
+
+    /// Adds a timer under `key`, built and started as [`TimerBuilder::build`] would
+    /// start a lone [`Timer`](crate::Timer): now, unless the builder says otherwise.
+    ///
+    /// An entry already under `key` is replaced, as [`HashMap::insert`] replaces a
+    /// value: its pending tick is dropped, and the new timer starts as its builder says.
+    ///
+    /// # Errors
+    ///
+    /// Every error of [`TimerBuilder::build`], for the same options; and
+    /// [`Error::SetFull`] if the set holds `u32::MAX - 1` entries. On an error the set is
+    /// left as it was.
+    ///
+    /// [`HashMap::insert`]: std::collections::HashMap::insert
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Error, Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert("meter", Timer::builder(Duration::from_millis(250))).unwrap();
+    /// // Replaces the entry: the meter now ticks every second.
+    /// timers.insert("meter", Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert_eq!(timers.interval(&"meter"), Some(Duration::from_secs(1)));
+    /// assert_eq!(
+    ///     timers.insert("bad", Timer::builder(Duration::ZERO)),
+    ///     Err(Error::IntervalTooShort(Duration::ZERO))
+    /// );
+    /// # }
+    /// ```
+    pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
+        let plan = timer.plan()?;
+        #[cfg(feature = "precise")]
+        if plan.precise && self.precise.is_none() {
+            return Err(Error::ConflictingOptions {
+                option: "precise(true) on an entry",
+                conflicts_with: "a TimerSet without precise(true) (the set waits as a whole)",
+            });
+        }
+        let existing = self.find(&key);
+        if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
+            return Err(Error::SetFull(self.len));
+        }
+        let policy = self.policies.add(plan.policy, plan.builtin);
+        let mut entry = Entry::new(plan.interval_us, policy);
+        let placed = match plan.start {
+            Some(start) => {
+                let mut schedule = entry.load(self.epoch);
+                schedule.start(start);
+                entry.store(&schedule, self.epoch);
+                match start {
+                    Start::After { .. } => Placed::FromNow,
+                    Start::Offset { .. } | Start::At(_) => Placed::Anywhere,
+                }
+            }
+            None => Placed::Anywhere,
+        };
+        let (slot, before) = match existing {
+            Some(slot) => {
+                let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] else {
+                    unreachable!("the index names occupied slots");
+                };
+                let before = old.due();
+                self.policies.release(old.policy);
+                *old = entry;
+                (slot, before)
+            }
+            None => {
+                let slot = if self.free == NONE {
+                    self.slots.push(Slot::Vacant { next_free: NONE });
+                    (self.slots.len() - 1) as u32
+                } else {
+                    self.free
+                };
+                let hash = self.hasher.hash_one(&key);
+                if let Slot::Vacant { next_free } = self.slots[slot as usize] {
+                    self.free = next_free;
+                }
+                self.slots[slot as usize] = Slot::Occupied { key, entry };
+                let (slots, hasher) = (&self.slots, &self.hasher);
+                self.index
+                    .insert_unique(hash, slot, |&s| match &slots[s as usize] {
+                        Slot::Occupied { key, .. } => hasher.hash_one(key),
+                        Slot::Vacant { .. } => 0,
+                    });
+                self.len += 1;
+                (slot, None)
+            }
+        };
+        if plan.start.is_none() {
+            self.unstarted.push(slot);
+        }
+        self.changed(slot, before, placed);
+        Ok(())
+    }
+
+    /// Removes the entry under `key`; `false` if there was none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(3, Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert!(timers.remove(&3));
+    /// assert!(!timers.remove(&3));
+    /// assert!(!timers.contains(&3));
+    /// # }
+    /// ```
+    pub fn remove(&mut self, key: &K) -> bool {
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        let Ok(found) = self.index.find_entry(
+            hash,
+            |&slot| matches!(&slots[slot as usize], Slot::Occupied { key: k, .. } if k == key),
+        ) else {
+            return false;
+        };
+        let (slot, _) = found.remove();
+        let vacant = Slot::Vacant {
+            next_free: self.free,
+        };
+        if let Slot::Occupied { entry, .. } =
+            std::mem::replace(&mut self.slots[slot as usize], vacant)
+        {
+            self.policies.release(entry.policy);
+            if entry.due().is_some() {
+                self.due_entries -= 1;
+            }
+        }
+        self.free = slot;
+        self.len -= 1;
+        if self.len == 0 {
+            self.heap.clear();
+        } else {
+            self.shed();
+        }
+        true
+    }
+
+    /// Whether an entry is under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert("a", Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert!(timers.contains(&"a"));
+    /// assert!(!timers.contains(&"b"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn contains(&self, key: &K) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Runs `change` on the schedule of the entry under `key`; `false` if there is none.
+    fn change(&mut self, key: &K, placed: Placed, change: impl FnOnce(&mut Schedule)) -> bool {
+        let Some(slot) = self.find(key) else {
+            return false;
+        };
+        let epoch = self.epoch;
+        let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) else {
+            return false;
+        };
+        let before = entry.due();
+        let mut schedule = entry.load(epoch);
+        change(&mut schedule);
+        entry.store(&schedule, epoch);
+        self.changed(slot, before, placed);
+        true
+    }
+
+    /// Restarts the entry under `key` from now, as [`Timer::reset`](crate::Timer::reset):
+    /// its next tick is due one interval from now. Starts a stopped entry. `false` if
+    /// there is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// A watchdog per device, kicked whenever the device answers:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdogs = TimerSet::new();
+    /// for device in ["plc-1", "plc-2"] {
+    ///     watchdogs.insert(device, Timer::builder(Duration::from_millis(100))).unwrap();
+    /// }
+    /// tokio::time::advance(Duration::from_millis(60)).await;
+    /// watchdogs.reset(&"plc-1"); // plc-1 answered
+    /// let (device, tick) = watchdogs.next().await;
+    /// assert_eq!((device, tick.scheduled()), ("plc-2", start + Duration::from_millis(100)));
+    /// let (device, tick) = watchdogs.next().await;
+    /// assert_eq!((device, tick.scheduled()), ("plc-1", start + Duration::from_millis(160)));
+    /// # }
+    /// ```
+    pub fn reset(&mut self, key: &K) -> bool {
+        let at = Instant::now();
+        self.change(key, Placed::FromNow, |s| {
+            s.start(Start::After { at, delay_us: 0 });
+        })
+    }
+
+    /// Restarts the entry under `key` from now plus `start_delay`, as
+    /// [`Timer::reset_after`](crate::Timer::reset_after): its next tick is due one
+    /// interval after that. `false` if there is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_millis(100))).unwrap();
+    /// timers.reset_after(&1, Duration::from_millis(50));
+    /// assert_eq!(timers.deadline(&1), Some(start + Duration::from_millis(150)));
+    /// # }
+    /// ```
+    pub fn reset_after(&mut self, key: &K, start_delay: Duration) -> bool {
+        let at = Instant::now();
+        let delay_us = saturating_micros(start_delay);
+        self.change(key, Placed::FromNow, |s| {
+            s.start(Start::After { at, delay_us })
+        })
+    }
+
+    /// Restarts the entry under `key` with its next tick due at `first_tick`, then every
+    /// interval, as [`Timer::reset_at`](crate::Timer::reset_at). `false` if there is no
+    /// entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_millis(100))).unwrap();
+    /// timers.reset_at(&1, start + Duration::from_millis(30));
+    /// assert_eq!(timers.next().await.1.scheduled(), start + Duration::from_millis(30));
+    /// assert_eq!(timers.next().await.1.scheduled(), start + Duration::from_millis(130));
+    /// # }
+    /// ```
+    pub fn reset_at(&mut self, key: &K, first_tick: Instant) -> bool {
+        self.change(key, Placed::Anywhere, |s| s.start(Start::At(first_tick)))
+    }
+
+    /// Restarts the entry under `key` with its next tick due now, as
+    /// [`Timer::reset_immediately`](crate::Timer::reset_immediately). `false` if there
+    /// is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert("poll-now", Timer::builder(Duration::from_secs(10))).unwrap();
+    /// timers.reset_immediately(&"poll-now");
+    /// assert_eq!(timers.next().await.1.drift(), Duration::ZERO);
+    /// # }
+    /// ```
+    pub fn reset_immediately(&mut self, key: &K) -> bool {
+        let at = Instant::now();
+        self.change(key, Placed::Anywhere, |s| s.start(Start::At(at)))
+    }
+
+    /// Stops the entry under `key`: it stays in the set, and ticks again after a reset.
+    /// `false` if there is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert("a", Timer::builder(Duration::from_millis(10))).unwrap();
+    /// timers.insert("b", Timer::builder(Duration::from_millis(30))).unwrap();
+    /// timers.stop(&"a");
+    /// assert!(!timers.is_running(&"a"));
+    /// assert_eq!(timers.next().await.0, "b");
+    /// timers.reset(&"a");
+    /// assert_eq!(timers.next().await.0, "a");
+    /// # }
+    /// ```
+    pub fn stop(&mut self, key: &K) -> bool {
+        self.change(key, Placed::Anywhere, Schedule::stop)
+    }
+
+    /// Changes the interval of the entry under `key`, keeping its rhythm, as
+    /// [`Timer::set_interval`](crate::Timer::set_interval). `Ok(false)` if there is no
+    /// entry under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IntervalTooShort`] or [`Error::IntervalTooLong`], as
+    /// [`TimerBuilder::build`]; the entry is left as it was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_millis(100)))?;
+    /// assert!(timers.set_interval(&1, Duration::from_millis(40))?);
+    /// assert_eq!(timers.deadline(&1), Some(start + Duration::from_millis(40)));
+    /// assert!(!timers.set_interval(&2, Duration::from_millis(40))?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_interval(&mut self, key: &K, interval: Duration) -> Result<bool, Error> {
+        let interval_us = crate::builder::interval_micros(interval)?;
+        Ok(self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us)))
+    }
+
+    /// Whether the entry under `key` is running (`false` if stopped, not started yet, or
+    /// missing; [`contains`](Self::contains) tells the last apart).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert!(timers.is_running(&1));
+    /// timers.stop(&1);
+    /// assert!(!timers.is_running(&1));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn is_running(&self, key: &K) -> bool {
+        self.find(key)
+            .and_then(|slot| self.entry(slot))
+            .is_some_and(|entry| matches!(entry.phase(), Phase::Running | Phase::RunningFixed))
+    }
+
+    /// The interval of the entry under `key`, if there is one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_secs(2))).unwrap();
+    /// assert_eq!(timers.interval(&1), Some(Duration::from_secs(2)));
+    /// assert_eq!(timers.interval(&9), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn interval(&self, key: &K) -> Option<Duration> {
+        self.find(key)
+            .and_then(|slot| self.entry(slot))
+            .map(|entry| Duration::from_micros(entry.interval_us()))
+    }
+
+    /// When the next tick of the entry under `key` is due; `None` if it has none (missing,
+    /// stopped, not started, or never), as [`Timer::deadline`](crate::Timer::deadline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_secs(2))).unwrap();
+    /// assert_eq!(timers.deadline(&1), Some(start + Duration::from_secs(2)));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn deadline(&self, key: &K) -> Option<Instant> {
+        let due = self.find(key).and_then(|slot| self.entry(slot))?.due()?;
+        Some(due_instant(self.epoch, due))
+    }
+
+    /// Waits for the next tick of any entry, and yields it with its key. Waits while the
+    /// set is empty or all its entries are stopped.
+    ///
+    /// Equivalent to `poll_fn(|cx| set.poll_next(cx))`. Entries built with
+    /// `auto_start(false)` start here if nothing started them.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe. A tick is consumed only when the returned future
+    /// completes with it; dropping the future before that (say, because another branch
+    /// of a `tokio::select!` won) loses nothing.
+    ///
+    /// # Panics
+    ///
+    /// As [`Timer::tick`](crate::Timer::tick): if the set has to wait outside a tokio
+    /// runtime or on one without the time driver, with tokio's message; and a panic of an
+    /// entry's policy propagates, leaving that entry stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    /// use tokio::sync::mpsc;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let (tx, mut new_devices) = mpsc::channel::<u16>(8);
+    /// tokio::spawn(async move {
+    ///     tx.send(502).await.unwrap();
+    /// });
+    ///
+    /// let mut polls = TimerSet::new();
+    /// loop {
+    ///     tokio::select! {
+    ///         Some(port) = new_devices.recv() => {
+    ///             polls.insert(port, Timer::builder(Duration::from_millis(100))).unwrap();
+    ///         }
+    ///         (port, tick) = polls.next() => {
+    ///             assert_eq!(port, 502);
+    ///             assert_eq!(tick.drift(), Duration::ZERO);
+    ///             break;
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    // The name the API contract fixes, as `StreamExt::next` and `DelayQueue::next` have it.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Next<'_, K> {
+        Next { set: self }
+    }
+
+    /// Polls for the next tick of any entry; `Pending` while none is due (the set then
+    /// wakes the waker of `cx` when one is, if there is one to wait for).
+    ///
+    /// # Panics
+    ///
+    /// As [`next`](Self::next).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new();
+    /// timers.insert(1, Timer::builder(Duration::from_millis(10))).unwrap();
+    /// let (key, _tick) = poll_fn(|cx| timers.poll_next(cx)).await;
+    /// assert_eq!(key, 1);
+    /// # }
+    /// ```
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, Tick)> {
+        if !self.unstarted.is_empty() {
+            self.start_unstarted();
+        }
+        loop {
+            // The wheel waits for a due time no later than any entry's, for this task:
+            // until it fires, nothing is due (the rule of `Timer::poll_tick`).
+            if self.waited {
+                if let Some((waiter, sleep)) = &mut self.sleep {
+                    if waiter.is_current()
+                        && !sleep.is_elapsed()
+                        && sleep.as_mut().poll(cx).is_pending()
+                    {
+                        return Poll::Pending;
+                    }
+                }
+                self.waited = false;
+            }
+            let Some(top) = self.heap.peek() else {
+                return Poll::Pending;
+            };
+            if !self.is_current(top) {
+                self.heap.pop();
+                continue;
+            }
+            let scheduled = due_instant(self.epoch, top.due);
+            let mut now = Instant::now();
+            if now < scheduled {
+                if self.wait(cx, scheduled, now).is_pending() {
+                    return Poll::Pending;
+                }
+                now = Instant::now();
+            } else {
+                // Overdue, and the wheel is not involved: take a unit of budget here, or
+                // a long catch-up would never yield.
+                ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+            }
+            return Poll::Ready(self.deliver(top.slot, scheduled, now));
+        }
+    }
+
+    /// Waits for `scheduled` on the wheel (and the OS timer, for a precise set).
+    fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
+        #[cfg(feature = "precise")]
+        if let Some(precise) = &mut self.precise {
+            return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+        }
+        let _ = now;
+        let poll = sleep_until(&mut self.sleep, scheduled, false).poll(cx);
+        self.waited = poll.is_pending();
+        poll
+    }
+
+    /// Delivers the tick of the entry in `slot`, the top of the heap, due at `scheduled`.
+    fn deliver(&mut self, slot: u32, scheduled: Instant, now: Instant) -> (K, Tick) {
+        let epoch = self.epoch;
+        let Some(Slot::Occupied { key, entry }) = self.slots.get_mut(slot as usize) else {
+            unreachable!("the heap's top is an entry's due time");
+        };
+        let mut schedule = entry.load(epoch);
+        // Stopped while its policy runs, as a `Timer` is: a policy that panics leaves a
+        // stopped entry, not one that calls it again.
+        entry.stop();
+        self.due_entries -= 1;
+        let tick = schedule.deliver(self.policies.get(entry.policy), scheduled, now);
+        entry.store(&schedule, epoch);
+        self.stats.merge(schedule.stats);
+        let key = key.clone();
+        match entry.due() {
+            Some(due) => {
+                self.due_entries += 1;
+                self.heap.replace_top(Item { due, slot });
+            }
+            None => self.heap.pop(),
+        }
+        (key, tick)
+    }
+}
+
+// The set never pins what it holds (its `Sleep` is boxed), whatever the key.
+impl<K> Unpin for TimerSet<K> {}
+
+impl<K> fmt::Debug for TimerSet<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TimerSet")
+            .field("len", &self.len)
+            .field("running", &self.due_entries)
+            .field("policies", &self.policies.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: Hash + Eq + Clone> futures_core::Stream for TimerSet<K> {
+    type Item = (K, Tick);
+
+    /// Never ends: an empty or all-stopped set waits.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<(K, Tick)>> {
+        TimerSet::poll_next(self.get_mut(), cx).map(Some)
+    }
+}
+
+/// The future of [`TimerSet::next`]: the next tick of any entry, with its key.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Next<'a, K> {
+    set: &'a mut TimerSet<K>,
+}
+
+impl<K: Hash + Eq + Clone> Future for Next<'_, K> {
+    type Output = (K, Tick);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(K, Tick)> {
+        self.set.poll_next(cx)
+    }
+}

@@ -1,0 +1,133 @@
+//! The missed-tick policies of a [`TimerSet`](crate::TimerSet)'s entries, indexed by a
+//! `u32` in each entry. A built-in policy is kept once, however many entries use it
+//! (a million entries with `SkipMissedAndResync` share one); a custom policy has a slot of
+//! its own. Slots count their users and are reused once free.
+
+use std::collections::HashMap;
+
+use crate::policy::{Builtin, MissedTickPolicy};
+
+#[derive(Debug, Default)]
+pub(super) struct Policies {
+    slots: Vec<Option<Slot>>,
+    free: Vec<u32>,
+    builtins: HashMap<Builtin, u32>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    policy: Box<dyn MissedTickPolicy>,
+    users: usize,
+    builtin: Option<Builtin>,
+}
+
+impl Policies {
+    /// The index of `policy`, taking a use of it.
+    pub(super) fn add(
+        &mut self,
+        policy: Box<dyn MissedTickPolicy>,
+        builtin: Option<Builtin>,
+    ) -> u32 {
+        if let Some(&index) = builtin.as_ref().and_then(|b| self.builtins.get(b)) {
+            if let Some(slot) = &mut self.slots[index as usize] {
+                slot.users += 1;
+                return index;
+            }
+        }
+        let slot = Some(Slot {
+            policy,
+            users: 1,
+            builtin,
+        });
+        let index = match self.free.pop() {
+            Some(index) => {
+                self.slots[index as usize] = slot;
+                index
+            }
+            None => {
+                // The set holds fewer entries than `u32::MAX`, and no more policies than
+                // entries.
+                let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+                self.slots.push(slot);
+                index
+            }
+        };
+        if let Some(builtin) = builtin {
+            self.builtins.insert(builtin, index);
+        }
+        index
+    }
+
+    /// Gives back a use of the policy at `index`.
+    pub(super) fn release(&mut self, index: u32) {
+        let Some(Some(slot)) = self.slots.get_mut(index as usize) else {
+            return;
+        };
+        slot.users -= 1;
+        if slot.users == 0 {
+            if let Some(builtin) = slot.builtin {
+                self.builtins.remove(&builtin);
+            }
+            self.slots[index as usize] = None;
+            self.free.push(index);
+        }
+    }
+
+    pub(super) fn get(&self, index: u32) -> &dyn MissedTickPolicy {
+        match &self.slots[index as usize] {
+            Some(slot) => &*slot.policy,
+            None => unreachable!("an entry's policy lives as long as the entry"),
+        }
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Policies::default();
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{SkipMissedAndDrift, TriggerAllMissed};
+    use std::time::Duration;
+
+    #[derive(Debug)]
+    struct Custom;
+    impl MissedTickPolicy for Custom {
+        fn calculate_next_tick_time(&self, interval: u64, scheduled: u64, _now: u64) -> u64 {
+            scheduled + 2 * interval
+        }
+    }
+
+    #[test]
+    fn builtins_are_shared_and_customs_are_not() {
+        let mut policies = Policies::default();
+        let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
+        let a = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
+        let b = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
+        let c = policies.add(Box::new(drift), Builtin::of(&drift));
+        let d = policies.add(Box::new(Custom), Builtin::of(&Custom));
+        let e = policies.add(Box::new(Custom), Builtin::of(&Custom));
+        assert_eq!(a, b);
+        assert_ne!(d, e);
+        assert_eq!(policies.len(), 4);
+        assert_eq!(
+            policies.get(c).calculate_next_tick_time(10, 0, 6_000),
+            6_010
+        );
+
+        policies.release(a);
+        assert_eq!(policies.len(), 4, "one user of TriggerAllMissed is left");
+        policies.release(b);
+        policies.release(d);
+        assert_eq!(policies.len(), 2);
+        // Freed slots are reused, and a built-in comes back as a new slot.
+        let f = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
+        assert!(f == a || f == d);
+        assert_eq!(policies.len(), 3);
+    }
+}

@@ -1,0 +1,115 @@
+//! Waiting for a due time: a wheel `Sleep` of the runtime that polls, and for precise
+//! waits the OS timer too. Shared by [`Timer`](crate::Timer) and
+//! [`TimerSet`](crate::TimerSet), which differ only in what they wait for.
+
+#[cfg(feature = "precise")]
+use std::future::Future;
+use std::pin::Pin;
+#[cfg(feature = "precise")]
+use std::task::{Context, Poll};
+
+use tokio::time::{Instant, Sleep};
+
+/// The wheel `Sleep` of a timer or a set, made on its first wait, with who made it.
+pub(crate) type WheelSleep = Option<(Waiter, Pin<Box<Sleep>>)>;
+
+/// Who polled the timer when its `Sleep` was made: the `Sleep` belongs to that poller's
+/// runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waiter {
+    /// A task: it only ever runs on its runtime, and its id is a thread-local read (about
+    /// 2 ns, against about 21 ns to look up the current runtime).
+    Task(tokio::task::Id),
+    /// Code outside a task (`block_on`, a hand-written poll), on this runtime.
+    Runtime(tokio::runtime::Id),
+}
+
+impl Waiter {
+    pub(crate) fn current() -> Waiter {
+        match tokio::task::try_id() {
+            Some(task) => Waiter::Task(task),
+            None => Waiter::Runtime(tokio::runtime::Handle::current().id()),
+        }
+    }
+
+    /// Whether a `Sleep` made for `self` belongs to the runtime polling now.
+    pub(crate) fn is_current(self) -> bool {
+        match (self, tokio::task::try_id()) {
+            (Waiter::Task(task), Some(now)) => task == now,
+            (Waiter::Runtime(runtime), None) => runtime == tokio::runtime::Handle::current().id(),
+            // From a task to code outside one, or back: perhaps another runtime; a new
+            // `Sleep` is always right.
+            _ => false,
+        }
+    }
+}
+
+/// The `Sleep` to wait for `deadline` on, of the runtime polling the timer now.
+/// `replace`: a new `Sleep` rather than a moved one, which leaves no entry at the old
+/// deadline in the wheel (moving it later does, and wakes the driver once more).
+pub(crate) fn sleep_until(
+    sleep: &mut WheelSleep,
+    deadline: Instant,
+    replace: bool,
+) -> Pin<&mut Sleep> {
+    // A `Sleep` is woken by the timer driver of the runtime that made it, so the timer
+    // waits on a `Sleep` of the runtime polling it now (tokio's own panic outside a
+    // runtime). tokio promises ids unique only among running tasks and runtimes; tokio
+    // 1.49 to 1.54 draw both from process-wide 64-bit counters (32-bit where 64-bit
+    // atomics are missing), so a finished one's id does not come back in practice. The
+    // one move a task id misses is a `LocalSet` run on another runtime while the first
+    // one lives on, idle: its tasks keep their ids, and the timer keeps waiting on the
+    // first runtime's wheel, as a tokio `Sleep` would.
+    let (waiter, sleep) = sleep.get_or_insert_with(|| {
+        (
+            Waiter::current(),
+            Box::pin(tokio::time::sleep_until(deadline)),
+        )
+    });
+    if !waiter.is_current() || (replace && sleep.deadline() != deadline) {
+        // Replaced in place: no allocation.
+        sleep.set(tokio::time::sleep_until(deadline));
+        *waiter = Waiter::current();
+    } else if sleep.deadline() != deadline {
+        // Moving a registered deadline later (the watchdog's reset) is cheap.
+        sleep.as_mut().reset(deadline);
+    }
+    sleep.as_mut()
+}
+
+/// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
+/// OS timer alone wakes it. Elsewhere the wheel's `Sleep` stays registered, so that a
+/// paused clock drives the timer as it drives any other, and the OS timer is asked too
+/// while the clock runs.
+#[cfg(feature = "precise")]
+pub(crate) fn wait_precise(
+    sleep: &mut WheelSleep,
+    precise: &mut crate::precise::Precise,
+    cx: &mut Context<'_>,
+    scheduled: Instant,
+    now: Instant,
+) -> Poll<()> {
+    use tokio::runtime::RuntimeFlavor;
+
+    // Asked already, for this task: the wheel too, or the OS timer alone.
+    if let Some(with_wheel) = precise.asked_for(scheduled, cx.waker()) {
+        if with_wheel && sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
+            precise.cancel();
+            return Poll::Ready(());
+        }
+        return Poll::Pending;
+    }
+    let multi_thread =
+        tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
+    if multi_thread && precise.wake_at(scheduled, now, cx.waker(), false) {
+        // When the OS timer's wake-up brings the task back, the tick is overdue, and the
+        // overdue path takes the budget.
+        return Poll::Pending;
+    }
+    if sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
+        precise.cancel();
+        return Poll::Ready(());
+    }
+    precise.wake_at(scheduled, now, cx.waker(), true);
+    Poll::Pending
+}
