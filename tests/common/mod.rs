@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod model;
+pub mod set_model;
 
 #[allow(unused_imports)] // not every test binary polls by hand
 pub use model::noop_waker;

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
-use kadenz::{Tick, Timer, TimerHandle};
+use kadenz::{Tick, Timer, TimerBuilder, TimerHandle};
 use tokio::time::Instant;
 
 /// A waker that does nothing, for polling once by hand. (`Waker::noop` is newer than the
@@ -129,12 +129,12 @@ pub type SeenTick = (u64, u64, u64, u64);
 /// The counters of `Timer::stats`: delivered, skipped, largest drift.
 type Stats = (u64, u64, u64);
 
-#[derive(Debug)]
-struct Model {
-    interval: u64,
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub interval: u64,
     policy: Policy,
-    state: State,
-    now: u64,
+    pub state: State,
+    pub now: u64,
     stats: Stats,
     /// The timer has a wheel `Sleep` (made by its first wait).
     has_sleep: bool,
@@ -145,7 +145,31 @@ struct Model {
 }
 
 impl Model {
-    fn run_from(&mut self, origin: u64, next: u64, fixed: bool) {
+    /// A timer built at `now` as `start` says (not precise).
+    pub fn new(interval: u64, policy: Policy, start: Start, now: u64) -> Model {
+        let mut model = Model {
+            interval,
+            policy,
+            state: State::NotStarted,
+            now,
+            stats: (0, 0, 0),
+            has_sleep: false,
+            waited: false,
+            precise: false,
+        };
+        match start {
+            Start::Later => {}
+            Start::Delay(delay) => model.start(delay),
+            Start::TickAtStartAfter(delay) => model.run_from(now, delay, true),
+            // The offset counts from the runtime's start, as `build` has it.
+            Start::FirstTickAt(offset) => {
+                model.run_from(0u64.saturating_add_signed(offset), 0, true)
+            }
+        }
+        model
+    }
+
+    pub fn run_from(&mut self, origin: u64, next: u64, fixed: bool) {
         self.waited = false;
         self.state = State::Running {
             origin,
@@ -154,15 +178,15 @@ impl Model {
         };
     }
 
-    fn start(&mut self, delay: u64) {
+    pub fn start(&mut self, delay: u64) {
         self.run_from(self.now, delay + self.interval, false);
     }
 
-    fn at(&self, offset: i64) -> u64 {
+    pub fn at(&self, offset: i64) -> u64 {
         self.now.saturating_add_signed(offset)
     }
 
-    fn control(&mut self, control: Control) {
+    pub fn control(&mut self, control: Control) {
         match control {
             Control::Reset => self.start(0),
             Control::ResetAfter(delay) => self.start(delay),
@@ -228,7 +252,7 @@ impl Model {
     }
 
     /// Delivers the tick that is due (the clock is past it).
-    fn deliver(&mut self) -> Option<SeenTick> {
+    pub fn deliver(&mut self) -> Option<SeenTick> {
         let State::Running { origin, next, .. } = self.state else {
             return None;
         };
@@ -275,7 +299,7 @@ impl Model {
         self.deliver()
     }
 
-    fn deadline(&self) -> Option<u64> {
+    pub fn deadline(&self) -> Option<u64> {
         match self.state {
             State::Running { origin, next, .. } => Some(origin + next),
             _ => None,
@@ -284,6 +308,23 @@ impl Model {
 }
 
 pub fn build(interval: u64, policy: Policy, start: Start, precise: bool, t0: Instant) -> Timer {
+    if let (Policy::Timeout, false) = (policy, precise) {
+        return Timer::timeout(Duration::from_micros(interval));
+    }
+    builder(interval, policy, start, precise, t0)
+        .build()
+        .unwrap()
+}
+
+/// The builder of a timer (or a set's entry) as the model describes it; `Timeout` is
+/// `SkipMissedAndDrift` with zero tolerance.
+pub fn builder(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    precise: bool,
+    t0: Instant,
+) -> TimerBuilder {
     let builder = Timer::builder(Duration::from_micros(interval));
     // The fuzz crate includes this file without the feature: its timers are never precise.
     #[cfg(feature = "precise")]
@@ -296,9 +337,7 @@ pub fn build(interval: u64, policy: Policy, start: Start, precise: bool, t0: Ins
         Policy::SkipMissedAndDrift { tolerance } => {
             builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
         }
-        // What `Timer::timeout` is, for a precise one (the runner starts it at once).
-        Policy::Timeout if precise => builder.missed_tick_policy(SkipMissedAndDrift::default()),
-        Policy::Timeout => return Timer::timeout(Duration::from_micros(interval)),
+        Policy::Timeout => builder.missed_tick_policy(SkipMissedAndDrift::default()),
     };
     match start {
         Start::Later => builder.auto_start(false),
@@ -310,11 +349,9 @@ pub fn build(interval: u64, policy: Policy, start: Start, precise: bool, t0: Ins
             builder.first_tick_at(instant(t0, 0u64.saturating_add_signed(offset)))
         }
     }
-    .build()
-    .unwrap()
 }
 
-fn instant(t0: Instant, us: u64) -> Instant {
+pub fn instant(t0: Instant, us: u64) -> Instant {
     t0 + Duration::from_micros(us)
 }
 
@@ -406,22 +443,8 @@ pub fn run_timer(
 
         let mut timer = build(interval, policy, start, precise, t0);
         let mut handle: Option<TimerHandle> = None;
-        let mut model = Model {
-            interval,
-            policy,
-            state: State::NotStarted,
-            now: 0,
-            stats: (0, 0, 0),
-            has_sleep: false,
-            waited: false,
-            precise,
-        };
-        match start {
-            Start::Later => {}
-            Start::Delay(delay) => model.start(delay),
-            Start::TickAtStartAfter(delay) => model.run_from(0, delay, true),
-            Start::FirstTickAt(offset) => model.run_from(model.at(offset), 0, true),
-        }
+        let mut model = Model::new(interval, policy, start, 0);
+        model.precise = precise;
         for (step, &op) in ops.iter().enumerate() {
             let (got, want): (Observed, Observed) = match op {
                 Op::Advance(us) => {

@@ -1,0 +1,501 @@
+//! The reference model of a `TimerSet`: one `Model` (of `model.rs`) per entry, for the
+//! ticks, and the one rule the set adds, for when they are delivered:
+//!
+//! - the set waits on the wheel for the earliest due time `d` of its entries; once a poll
+//!   left it waiting, it reads no clock until the wheel fires (`ceil(d)` ms), unless a
+//!   change put an entry's tick before `d` (a reset from now moves the wait there, any
+//!   other change makes the next poll read the clock);
+//! - a poll that reads the clock delivers the earliest due tick if it is due; entries due
+//!   at the same instant may come in any order;
+//! - entries built with `auto_start(false)` start at the next poll.
+//!
+//! Two runners use it: `run_set` checks a set against the model, on any clock; and
+//! `run_side_by_side` checks each entry against a lone `Timer` given the same operations,
+//! on a clock that moves by whole milliseconds (see the set's docs, Exactness).
+
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use kadenz::{Tick, Timer, TimerSet};
+use tokio::time::Instant;
+
+use super::model::{builder, instant, noop_waker, Control, Model, Policy, SeenTick, Start, State};
+
+/// An operation on a set (keys are small numbers).
+#[derive(Debug, Clone, Copy)]
+pub enum SetOp {
+    Advance(u64),
+    /// Await the next tick (skipped when the model says none will ever come).
+    Next,
+    /// Await the next item of the Stream (likewise).
+    Stream,
+    /// Poll once and drop the future.
+    PollOnce,
+    /// Insert (or replace) a timer: key, interval, policy, start.
+    Insert(u8, u64, Policy, Start),
+    Remove(u8),
+    Control(u8, Control),
+}
+
+/// How a change placed a tick, for the set's wait.
+#[derive(Clone, Copy, PartialEq)]
+enum Placed {
+    FromNow,
+    Anywhere,
+}
+
+#[derive(Debug, Default)]
+struct SetModel {
+    entries: BTreeMap<u8, Model>,
+    now: u64,
+    /// The due time the set's wheel `Sleep` waits for, while a poll left it waiting.
+    waited: Option<u64>,
+}
+
+/// What a poll of the set does.
+#[derive(Debug, PartialEq)]
+enum Polled {
+    Pending,
+    /// A tick of one of these keys (all due at the same earliest instant).
+    Ready(Vec<u8>),
+}
+
+impl SetModel {
+    fn entry(&mut self, key: u8) -> Option<&mut Model> {
+        let now = self.now;
+        self.entries.get_mut(&key).map(|model| {
+            model.now = now;
+            model
+        })
+    }
+
+    /// The bookkeeping of the set after an entry's due time went from `before` to `after`.
+    fn changed(&mut self, before: Option<u64>, after: Option<u64>, placed: Placed) {
+        let (Some(due), Some(waited)) = (after, self.waited) else {
+            return;
+        };
+        if after != before && due < waited {
+            self.waited = match placed {
+                Placed::FromNow => Some(due),
+                Placed::Anywhere => None,
+            };
+        }
+    }
+
+    fn insert(&mut self, key: u8, interval: u64, policy: Policy, start: Start) {
+        let before = self.entries.get(&key).and_then(Model::deadline);
+        let model = Model::new(interval, policy, start, self.now);
+        let after = model.deadline();
+        self.entries.insert(key, model);
+        let placed = match start {
+            Start::Delay(_) => Placed::FromNow,
+            _ => Placed::Anywhere,
+        };
+        self.changed(before, after, placed);
+    }
+
+    fn control(&mut self, key: u8, control: Control) -> bool {
+        let Some(model) = self.entry(key) else {
+            return false;
+        };
+        let before = model.deadline();
+        model.control(control);
+        let after = model.deadline();
+        let placed = match control {
+            Control::Reset | Control::ResetAfter(_) => Placed::FromNow,
+            _ => Placed::Anywhere,
+        };
+        self.changed(before, after, placed);
+        true
+    }
+
+    fn earliest(&self) -> Option<u64> {
+        self.entries.values().filter_map(Model::deadline).min()
+    }
+
+    fn wheel_fired(&self, due: u64) -> bool {
+        self.now >= (due + 999) / 1000 * 1000
+    }
+
+    fn poll(&mut self) -> Polled {
+        let now = self.now;
+        let unstarted: Vec<u8> = self
+            .entries
+            .iter()
+            .filter(|(_, m)| m.state == State::NotStarted)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in unstarted {
+            let model = self.entry(key).unwrap();
+            model.start(0);
+            let after = model.deadline();
+            self.changed(None, after, Placed::FromNow);
+        }
+        if let Some(waited) = self.waited {
+            if !self.wheel_fired(waited) {
+                return Polled::Pending;
+            }
+            self.waited = None;
+        }
+        let Some(due) = self.earliest() else {
+            return Polled::Pending;
+        };
+        if now < due {
+            self.waited = Some(due);
+            return Polled::Pending;
+        }
+        Polled::Ready(
+            self.entries
+                .iter()
+                .filter(|(_, m)| m.deadline() == Some(due))
+                .map(|(k, _)| *k)
+                .collect(),
+        )
+    }
+
+    /// Where the idle paused runtime's clock lands when the set waits for `due`.
+    fn wake_for(&self, due: u64) -> u64 {
+        let ceil_ms = (due + 999) / 1000;
+        self.now + (ceil_ms - self.now / 1000) * 1000
+    }
+
+    /// Whether an awaited `next()` returns: some entry has a due time.
+    fn will_tick(&self) -> bool {
+        self.earliest().is_some()
+            || self
+                .entries
+                .values()
+                .any(|m| m.state == State::NotStarted && m.interval > 0)
+    }
+}
+
+fn seen(t0: Instant, tick: Tick) -> SeenTick {
+    (
+        tick.scheduled().duration_since(t0).as_micros() as u64,
+        tick.drift().as_micros() as u64,
+        tick.missed(),
+        tick.skipped(),
+    )
+}
+
+/// How long an awaited tick may take before the runner calls the set stuck.
+const STUCK: Duration = Duration::from_secs(1_000_000_000);
+
+fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+fn insert(
+    set: &mut TimerSet<u8>,
+    key: u8,
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    t0: Instant,
+) {
+    set.insert(key, builder(interval, policy, start, false, t0))
+        .unwrap();
+}
+
+fn control(set: &mut TimerSet<u8>, key: u8, control: Control, t0: Instant, now: u64) -> bool {
+    match control {
+        Control::Reset => set.reset(&key),
+        Control::ResetAfter(us) => set.reset_after(&key, Duration::from_micros(us)),
+        Control::ResetAt(offset) => {
+            set.reset_at(&key, instant(t0, now.saturating_add_signed(offset)))
+        }
+        Control::ResetImmediately => set.reset_immediately(&key),
+        Control::SetInterval(us) => match set.set_interval(&key, Duration::from_micros(us)) {
+            Ok(found) => {
+                assert!(us > 0, "set_interval(0) accepted");
+                found
+            }
+            Err(_) => {
+                assert_eq!(us, 0, "set_interval({us} µs) refused");
+                set.contains(&key)
+            }
+        },
+        Control::Stop => set.stop(&key),
+    }
+}
+
+fn poll_once(set: &mut TimerSet<u8>) -> Option<(u8, Tick)> {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    match set.poll_next(&mut cx) {
+        Poll::Ready(item) => Some(item),
+        Poll::Pending => None,
+    }
+}
+
+/// Runs `ops` on a real set and on the model, on a fresh paused runtime; the first
+/// difference is an `Err` saying at which step, and what differed.
+pub fn run_set(ops: &[SetOp]) -> Result<(), String> {
+    paused_runtime().block_on(async move {
+        let t0 = Instant::now();
+        let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
+        let mut set: TimerSet<u8> = TimerSet::new();
+        let mut model = SetModel::default();
+        for (step, &op) in ops.iter().enumerate() {
+            let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
+            match op {
+                SetOp::Advance(us) => {
+                    tokio::time::advance(Duration::from_micros(us)).await;
+                    model.now += us;
+                }
+                SetOp::Insert(key, interval, policy, start) => {
+                    insert(&mut set, key, interval, policy, start, t0);
+                    model.insert(key, interval, policy, start);
+                }
+                SetOp::Remove(key) => {
+                    let want = model.entries.remove(&key).is_some();
+                    let got = set.remove(&key);
+                    if got != want {
+                        return fail(format!("remove: set {got}, model {want}"));
+                    }
+                }
+                SetOp::Control(key, c) => {
+                    let got = control(&mut set, key, c, t0, model.now);
+                    let want = model.control(key, c);
+                    if got != want {
+                        return fail(format!("found: set {got}, model {want}"));
+                    }
+                }
+                SetOp::PollOnce => {
+                    let want = model.poll();
+                    let got = tokio::task::coop::unconstrained(async { poll_once(&mut set) }).await;
+                    match (got, want) {
+                        (None, Polled::Pending) => {}
+                        (Some((key, tick)), Polled::Ready(keys)) if keys.contains(&key) => {
+                            let want = model.entry(key).unwrap().deliver();
+                            if Some(seen(t0, tick)) != want {
+                                return fail(format!(
+                                    "tick of {key}: set {:?}, model {want:?}",
+                                    seen(t0, tick)
+                                ));
+                            }
+                        }
+                        (got, want) => {
+                            let got = got.map(|(k, t)| (k, seen(t0, t)));
+                            return fail(format!("poll: set {got:?}, model {want:?}"));
+                        }
+                    }
+                }
+                SetOp::Next | SetOp::Stream => {
+                    if !model.will_tick() {
+                        continue;
+                    }
+                    let keys = loop {
+                        match model.poll() {
+                            Polled::Ready(keys) => break keys,
+                            Polled::Pending => {
+                                let due = model.waited.expect("a set with a due time waits");
+                                model.now = model.wake_for(due);
+                            }
+                        }
+                    };
+                    let got = tokio::time::timeout(STUCK, async {
+                        match op {
+                            SetOp::Next => set.next().await,
+                            _ => poll_fn(|cx| Pin::new(&mut set).poll_next(cx))
+                                .await
+                                .unwrap(),
+                        }
+                    })
+                    .await;
+                    let Ok((key, tick)) = got else {
+                        return fail(format!("stuck: model expects one of {keys:?}"));
+                    };
+                    if !keys.contains(&key) {
+                        return fail(format!("key: set {key}, model one of {keys:?}"));
+                    }
+                    let want = model.entry(key).unwrap().deliver();
+                    if Some(seen(t0, tick)) != want {
+                        return fail(format!(
+                            "tick of {key}: set {:?}, model {want:?}",
+                            seen(t0, tick)
+                        ));
+                    }
+                }
+            }
+            if at(Instant::now()) != model.now {
+                return fail(format!(
+                    "clock: set {}, model {}",
+                    at(Instant::now()),
+                    model.now
+                ));
+            }
+            if set.len() != model.entries.len() {
+                return fail(format!(
+                    "len: set {}, model {}",
+                    set.len(),
+                    model.entries.len()
+                ));
+            }
+            for (&key, entry) in &model.entries {
+                let deadline = set.deadline(&key).map(at);
+                if deadline != entry.deadline() {
+                    return fail(format!(
+                        "deadline of {key}: set {deadline:?}, model {:?}",
+                        entry.deadline()
+                    ));
+                }
+                let running = matches!(entry.state, State::Running { .. });
+                if set.is_running(&key) != running {
+                    return fail(format!(
+                        "is_running of {key}: set {}, model {running}",
+                        set.is_running(&key)
+                    ));
+                }
+                if set.interval(&key) != Some(Duration::from_micros(entry.interval)) {
+                    return fail(format!(
+                        "interval of {key}: set {:?}, model {}",
+                        set.interval(&key),
+                        entry.interval
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Runs `ops` on a set and on one lone `Timer` per key side by side: every tick the set
+/// yields must be the tick its key's lone timer yields when polled at that instant, and
+/// a poll of the set that finds nothing due must find no lone timer due either. Advances
+/// are whole milliseconds (see the module docs).
+pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
+    paused_runtime().block_on(async move {
+        let t0 = Instant::now();
+        let mut set: TimerSet<u8> = TimerSet::new();
+        let mut lone: BTreeMap<u8, Timer> = BTreeMap::new();
+        for (step, &op) in ops.iter().enumerate() {
+            let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
+            let now = Instant::now().duration_since(t0).as_micros() as u64;
+            match op {
+                SetOp::Advance(us) => {
+                    let ms = ((us + 999) / 1000).max(1);
+                    tokio::time::advance(Duration::from_millis(ms)).await;
+                }
+                SetOp::Insert(key, interval, policy, start) => {
+                    insert(&mut set, key, interval, policy, start, t0);
+                    let timer = builder(interval, policy, start, false, t0).build().unwrap();
+                    lone.insert(key, timer);
+                }
+                SetOp::Remove(key) => {
+                    if set.remove(&key) != lone.remove(&key).is_some() {
+                        return fail("remove differs".into());
+                    }
+                }
+                SetOp::Control(key, c) => {
+                    let found = control(&mut set, key, c, t0, now);
+                    if let Some(timer) = lone.get_mut(&key) {
+                        lone_control(timer, c, t0, now);
+                    }
+                    if found != lone.contains_key(&key) {
+                        return fail("found differs".into());
+                    }
+                }
+                SetOp::PollOnce | SetOp::Next | SetOp::Stream => {
+                    // The set starts its `auto_start(false)` entries at its poll; a lone
+                    // timer at its own first poll.
+                    for timer in lone.values_mut() {
+                        if not_started(timer) {
+                            let _ = poll_timer(timer);
+                        }
+                    }
+                    let got = if let SetOp::PollOnce = op {
+                        tokio::task::coop::unconstrained(async { poll_once(&mut set) }).await
+                    } else {
+                        // Await only if a lone timer would ever tick.
+                        if lone
+                            .values()
+                            .all(|t| t.deadline().is_none() && !not_started(t))
+                        {
+                            continue;
+                        }
+                        match tokio::time::timeout(STUCK, set.next()).await {
+                            Ok(item) => Some(item),
+                            Err(_) => return fail("stuck".into()),
+                        }
+                    };
+                    match got {
+                        Some((key, tick)) => {
+                            let Some(timer) = lone.get_mut(&key) else {
+                                return fail(format!("tick of removed key {key}"));
+                            };
+                            let mine =
+                                tokio::task::coop::unconstrained(async { poll_timer(timer) }).await;
+                            if mine != Some(Some(tick)) {
+                                return fail(format!(
+                                    "tick of {key}: set {:?}, lone timer {:?}",
+                                    seen(t0, tick),
+                                    mine.map(|t| t.map(|t| seen(t0, t)))
+                                ));
+                            }
+                        }
+                        None => {
+                            for (key, timer) in &mut lone {
+                                let mine =
+                                    tokio::task::coop::unconstrained(async { poll_timer(timer) })
+                                        .await;
+                                if let Some(Some(tick)) = mine {
+                                    return fail(format!(
+                                        "set pending, lone timer {key} ticked {:?}",
+                                        seen(t0, tick)
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for (key, timer) in &lone {
+                if set.deadline(key) != timer.deadline() {
+                    return fail(format!(
+                        "deadline of {key}: set {:?}, lone {:?}",
+                        set.deadline(key),
+                        timer.deadline()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+fn not_started(timer: &Timer) -> bool {
+    // Neither running nor stopped by the runner: a timer built with auto_start(false)
+    // starts at its first poll, as the set's entry does.
+    !timer.is_running() && timer.deadline().is_none() && format!("{timer:?}").contains("NotStarted")
+}
+
+fn poll_timer(timer: &mut Timer) -> Option<Option<Tick>> {
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    match timer.poll_tick(&mut cx) {
+        Poll::Ready(tick) => Some(tick),
+        Poll::Pending => None,
+    }
+}
+
+fn lone_control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
+    match control {
+        Control::Reset => timer.reset(),
+        Control::ResetAfter(us) => timer.reset_after(Duration::from_micros(us)),
+        Control::ResetAt(offset) => timer.reset_at(instant(t0, now.saturating_add_signed(offset))),
+        Control::ResetImmediately => timer.reset_immediately(),
+        Control::SetInterval(us) => {
+            let _ = timer.set_interval(Duration::from_micros(us));
+        }
+        Control::Stop => timer.stop(),
+    }
+}

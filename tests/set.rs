@@ -1,0 +1,423 @@
+//! `TimerSet` under the paused clock: exact ticks, fairness after a stall, stopped and
+//! removed entries, an empty set, replacement, the cooperative budget, cancel safety,
+//! errors. (The model-based tests are in `set_model.rs`.)
+
+mod common;
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::{Error, Timer, TimerSet};
+use tokio::time::{advance, Instant};
+
+use common::{ms, noop_waker, PATIENCE};
+
+/// (key, due in ms since `t0`, drift in ms, missed, skipped) of the next tick.
+async fn next_of<K: std::hash::Hash + Eq + Clone>(
+    set: &mut TimerSet<K>,
+    t0: Instant,
+) -> (K, u64, u64, u64, u64) {
+    let (key, tick) = tokio::time::timeout(PATIENCE, set.next())
+        .await
+        .expect("the set ticks");
+    (
+        key,
+        tick.scheduled().duration_since(t0).as_millis() as u64,
+        tick.drift().as_millis() as u64,
+        tick.missed(),
+        tick.skipped(),
+    )
+}
+
+fn poll_once<K: std::hash::Hash + Eq + Clone>(set: &mut TimerSet<K>) -> Poll<(K, kadenz::Tick)> {
+    let waker = noop_waker();
+    set.poll_next(&mut Context::from_waker(&waker))
+}
+
+#[tokio::test(start_paused = true)]
+async fn entries_tick_in_order_of_due_time() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("a", Timer::builder(ms(30))).unwrap();
+    set.insert("b", Timer::builder(ms(20))).unwrap();
+    set.insert("c", Timer::builder(ms(50)).start_delay(ms(5)))
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        let (key, due, drift, _, _) = next_of(&mut set, t0).await;
+        assert_eq!(drift, 0);
+        seen.push((key, due));
+    }
+    // "a" and "b" are both due at 60 ms: equal due times come out in a fixed order.
+    assert_eq!(
+        seen,
+        [
+            ("b", 20),
+            ("a", 30),
+            ("b", 40),
+            ("c", 55),
+            ("a", 60),
+            ("b", 60),
+            ("b", 80),
+            ("a", 90),
+        ]
+    );
+}
+
+/// After a stall, an entry that replays every missed tick does not hold the others back:
+/// ticks come out by due time, interleaved.
+#[tokio::test(start_paused = true)]
+async fn a_burst_of_one_entry_does_not_hold_back_the_others() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert(
+        "burst",
+        Timer::builder(ms(10)).missed_tick_policy(TriggerAllMissed),
+    )
+    .unwrap();
+    set.insert(
+        "resync",
+        Timer::builder(ms(25)).missed_tick_policy(SkipMissedAndResync),
+    )
+    .unwrap();
+    advance(ms(55)).await; // the stall
+    let mut seen = Vec::new();
+    for _ in 0..8 {
+        seen.push(next_of(&mut set, t0).await);
+    }
+    assert_eq!(
+        seen,
+        [
+            ("burst", 10, 45, 4, 0),
+            ("burst", 20, 35, 3, 0),
+            ("resync", 25, 30, 1, 1), // 50 ms skipped; the next one due at 75
+            ("burst", 30, 25, 2, 0),
+            ("burst", 40, 15, 1, 0),
+            ("burst", 50, 5, 0, 0),
+            ("burst", 60, 0, 0, 0),
+            ("burst", 70, 0, 0, 0),
+        ]
+    );
+    assert_eq!(next_of(&mut set, t0).await, ("resync", 75, 0, 0, 0));
+    assert_eq!(set.stats().delivered(), 9);
+    assert_eq!(set.stats().skipped(), 1);
+    assert_eq!(set.stats().max_drift(), ms(45));
+}
+
+/// The reference's walk-through for `SkipMissedAndDrift` (1 s interval, 0.5 s tolerance),
+/// on an entry of a set: the same ticks as a lone timer.
+#[tokio::test(start_paused = true)]
+async fn an_entry_replays_the_reference_walk_through() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    let policy = SkipMissedAndDrift::new(Duration::from_millis(500));
+    set.insert(
+        1u8,
+        Timer::builder(Duration::from_secs(1)).missed_tick_policy(policy),
+    )
+    .unwrap();
+    let mut lone = Timer::new(Duration::from_secs(1), policy);
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for delay in [0, 200, 1_300, 0, 0] {
+        advance(ms(delay)).await;
+        let (_, tick) = set.next().await;
+        got.push((tick.scheduled() - t0, tick.drift()));
+        let tick = lone.tick().await.unwrap();
+        want.push((tick.scheduled() - t0, tick.drift()));
+    }
+    assert_eq!(got, want);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_entry_stays_and_an_empty_set_waits() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert(1, Timer::builder(ms(10))).unwrap();
+    assert!(set.stop(&1));
+    assert!(set.contains(&1));
+    assert_eq!(set.len(), 1);
+    // All stopped: pending, and stays pending however long the clock runs.
+    assert!(poll_once(&mut set).is_pending());
+    assert!(tokio::time::timeout(Duration::from_secs(60), set.next())
+        .await
+        .is_err());
+    assert!(set.reset(&1));
+    assert_eq!(next_of(&mut set, t0).await, (1, 60_010, 0, 0, 0));
+
+    assert!(set.remove(&1));
+    assert!(set.is_empty());
+    assert!(poll_once(&mut set).is_pending());
+    // The Stream never ends either.
+    let waker = noop_waker();
+    assert!(Pin::new(&mut set)
+        .poll_next(&mut Context::from_waker(&waker))
+        .is_pending());
+    assert_eq!(set.size_hint(), (0, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_keys_are_no_panic() {
+    let mut set: TimerSet<&str> = TimerSet::new();
+    assert!(!set.reset(&"x"));
+    assert!(!set.reset_after(&"x", ms(1)));
+    assert!(!set.reset_at(&"x", Instant::now()));
+    assert!(!set.reset_immediately(&"x"));
+    assert!(!set.stop(&"x"));
+    assert!(!set.remove(&"x"));
+    assert_eq!(set.set_interval(&"x", ms(1)), Ok(false));
+    assert_eq!(set.interval(&"x"), None);
+    assert_eq!(set.deadline(&"x"), None);
+    assert!(!set.is_running(&"x"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn bad_input_is_a_typed_error_and_leaves_the_set_as_it_was() {
+    let mut set = TimerSet::new();
+    set.insert(1, Timer::builder(ms(10))).unwrap();
+    assert_eq!(
+        set.insert(1, Timer::builder(Duration::ZERO)),
+        Err(Error::IntervalTooShort(Duration::ZERO))
+    );
+    assert_eq!(
+        set.insert(
+            2,
+            Timer::builder(ms(1)).auto_start(false).tick_at_start(true)
+        ),
+        Err(Error::ConflictingOptions {
+            option: "tick_at_start(true)",
+            conflicts_with: "auto_start(false)",
+        })
+    );
+    assert_eq!(
+        set.set_interval(&1, Duration::ZERO),
+        Err(Error::IntervalTooShort(Duration::ZERO))
+    );
+    assert_eq!(set.len(), 1);
+    assert_eq!(set.interval(&1), Some(ms(10)));
+    let t0 = Instant::now();
+    assert_eq!(next_of(&mut set, t0).await, (1, 10, 0, 0, 0));
+}
+
+/// Replacing a key drops its pending tick; the new timer starts as its builder says.
+#[tokio::test(start_paused = true)]
+async fn insert_replaces_an_entry() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("k", Timer::builder(ms(10))).unwrap();
+    advance(ms(7)).await;
+    set.insert("k", Timer::builder(ms(20))).unwrap();
+    assert_eq!(set.len(), 1);
+    assert_eq!(next_of(&mut set, t0).await, ("k", 27, 0, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, ("k", 47, 0, 0, 0));
+}
+
+/// Every start option of the builder places an entry's first tick as it places a
+/// timer's, and `auto_start(false)` entries start at the set's first poll.
+#[tokio::test(start_paused = true)]
+async fn every_start_option_works_for_an_entry() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("delay", Timer::builder(ms(100)).start_delay(ms(30)))
+        .unwrap();
+    set.insert(
+        "at-start",
+        Timer::builder(ms(100))
+            .tick_at_start(true)
+            .start_delay(ms(5)),
+    )
+    .unwrap();
+    set.insert(
+        "first-at",
+        Timer::builder(ms(100)).first_tick_at(t0 + ms(42)),
+    )
+    .unwrap();
+    set.insert("later", Timer::builder(ms(100)).auto_start(false))
+        .unwrap();
+    assert_eq!(set.deadline(&"later"), None);
+    advance(ms(3)).await;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let (key, due, ..) = next_of(&mut set, t0).await;
+        seen.push((key, due));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("at-start", 5),
+            ("first-at", 42),
+            ("later", 103),
+            ("at-start", 105),
+            ("delay", 130)
+        ]
+    );
+}
+
+/// A reset while the set waits for another entry: a reset from now moves the wait
+/// earlier; a `reset_at` before it is delivered on time too.
+#[tokio::test(start_paused = true)]
+async fn changes_while_waiting_move_the_wait() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("slow", Timer::builder(ms(100))).unwrap();
+    set.insert("fast", Timer::builder(ms(500))).unwrap();
+    assert!(poll_once(&mut set).is_pending()); // waits for "slow", at 100 ms
+    set.set_interval(&"fast", ms(20)).unwrap();
+    assert_eq!(next_of(&mut set, t0).await, ("fast", 20, 0, 0, 0));
+    assert!(poll_once(&mut set).is_pending());
+    set.reset_at(&"slow", t0 + ms(25));
+    assert_eq!(next_of(&mut set, t0).await, ("slow", 25, 0, 0, 0));
+    assert!(poll_once(&mut set).is_pending());
+    advance(ms(2)).await;
+    set.insert("new", Timer::builder(ms(3))).unwrap();
+    assert_eq!(next_of(&mut set, t0).await, ("new", 30, 0, 0, 0));
+}
+
+/// Dropping a pending `next()` loses nothing.
+#[tokio::test(start_paused = true)]
+async fn next_is_cancel_safe() {
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert(1, Timer::builder(ms(10))).unwrap();
+    set.insert(2, Timer::builder(ms(15))).unwrap();
+    let mut seen = Vec::new();
+    let mut cancelled = 0;
+    while seen.len() < 4 {
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep(ms(4)) => cancelled += 1,
+            (key, tick) = set.next() => seen.push((key, (tick.scheduled() - t0).as_millis())),
+        }
+    }
+    assert!(cancelled > 0);
+    assert_eq!(seen, [(1, 10), (2, 15), (1, 20), (1, 30)]);
+}
+
+#[derive(Debug)]
+struct AlwaysZero;
+
+impl MissedTickPolicy for AlwaysZero {
+    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
+        0
+    }
+}
+
+/// Every tick takes a unit of tokio's cooperative budget (128 per task poll): a set that
+/// is always due yields to the runtime.
+#[tokio::test(start_paused = true)]
+async fn every_tick_takes_a_unit_of_budget() {
+    let mut set = TimerSet::new();
+    set.insert(1, Timer::builder(ms(1)).missed_tick_policy(AlwaysZero))
+        .unwrap();
+    set.insert(2, Timer::builder(Duration::from_micros(1)))
+        .unwrap();
+    advance(ms(10)).await;
+    for by_stream in [false, true] {
+        tokio::task::yield_now().await;
+        let readies = poll_fn(|cx| {
+            for readies in 0..10_000 {
+                let poll = if by_stream {
+                    Pin::new(&mut set)
+                        .poll_next(cx)
+                        .map(|item| item.map(|_| ()))
+                } else {
+                    set.poll_next(cx).map(|_| Some(()))
+                };
+                if poll.is_pending() {
+                    return Poll::Ready(readies);
+                }
+            }
+            Poll::Ready(10_000)
+        })
+        .await;
+        assert_eq!(readies, 128);
+    }
+}
+
+/// A policy that panics leaves its entry stopped, and the rest of the set ticking.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_policy_stops_its_entry_only() {
+    #[derive(Debug)]
+    struct Panics;
+    impl MissedTickPolicy for Panics {
+        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
+            panic!("policy failed");
+        }
+    }
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("bad", Timer::builder(ms(10)).missed_tick_policy(Panics))
+        .unwrap();
+    set.insert("good", Timer::builder(ms(15))).unwrap();
+    advance(ms(10)).await;
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut set)));
+    assert!(panicked.is_err());
+    assert!(!set.is_running(&"bad"));
+    assert_eq!(next_of(&mut set, t0).await, ("good", 15, 0, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, ("good", 30, 0, 0, 0));
+}
+
+/// Many resets of the same entries (a watchdog set) keep the set's memory bounded: the
+/// due times they leave behind are shed.
+#[tokio::test(start_paused = true)]
+async fn resets_leave_bounded_memory_behind() {
+    let mut set = TimerSet::new();
+    for device in 0..100u32 {
+        set.insert(device, Timer::builder(ms(100))).unwrap();
+    }
+    let settled = set.memory();
+    for round in 0..1_000u32 {
+        advance(Duration::from_micros(10)).await;
+        for device in 0..100 {
+            set.reset_at(
+                &device,
+                Instant::now() + ms(u64::from(50 + (round + device) % 50)),
+            );
+        }
+    }
+    assert!(
+        set.memory() <= settled + 64 * 1024,
+        "{} bytes after 100,000 resets, {settled} before",
+        set.memory()
+    );
+    // And every entry still ticks once, when due.
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 100 {
+        let (device, tick) = set.next().await;
+        assert!(seen.insert(device), "device {device} ticked twice");
+        assert_eq!(tick.drift(), Duration::ZERO);
+    }
+}
+
+/// A set moves to another runtime between polls, as a timer does.
+#[test]
+fn a_set_follows_its_task_to_another_runtime() {
+    let paused = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    };
+    let first = paused();
+    let mut set = TimerSet::new();
+    first.block_on(async {
+        set.insert(1, Timer::builder(ms(10))).unwrap();
+        assert!(poll_once(&mut set).is_pending());
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    second.block_on(async {
+        let (key, _) = tokio::time::timeout(Duration::from_secs(10), set.next())
+            .await
+            .expect("ticks on the second runtime");
+        assert_eq!(key, 1);
+    });
+}

@@ -1,0 +1,96 @@
+//! `TimerSet` against the reference model (`common/set_model.rs`) and against lone
+//! `Timer`s given the same operations, on random operation sequences: up to five keys,
+//! inserted (and replaced) with random intervals, policies and starts, removed, reset in
+//! every way, given new intervals, stopped; random advances of the paused clock, awaited
+//! ticks, stream items and single polls.
+
+mod common;
+
+use common::model::{Control, Policy, Start};
+use common::set_model::{run_set, run_side_by_side, SetOp};
+use proptest::prelude::*;
+
+fn policy() -> impl Strategy<Value = Policy> {
+    prop_oneof![
+        Just(Policy::TriggerAllMissed),
+        Just(Policy::SkipMissedAndResync),
+        Just(Policy::Timeout),
+        (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
+    ]
+}
+
+fn start() -> impl Strategy<Value = Start> {
+    prop_oneof![
+        Just(Start::Later),
+        (0..5_000u64).prop_map(Start::Delay),
+        (0..5_000u64).prop_map(Start::TickAtStartAfter),
+        (-5_000..5_000i64).prop_map(Start::FirstTickAt),
+    ]
+}
+
+fn interval() -> impl Strategy<Value = u64> {
+    prop_oneof![1..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)]
+}
+
+fn control() -> impl Strategy<Value = Control> {
+    prop_oneof![
+        2 => Just(Control::Reset),
+        2 => (0..20_000u64).prop_map(Control::ResetAfter),
+        2 => (-20_000..20_000i64).prop_map(Control::ResetAt),
+        1 => Just(Control::ResetImmediately),
+        2 => prop_oneof![0..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)].prop_map(Control::SetInterval),
+        2 => Just(Control::Stop),
+    ]
+}
+
+fn key() -> impl Strategy<Value = u8> {
+    0..5u8
+}
+
+fn op() -> impl Strategy<Value = SetOp> {
+    prop_oneof![
+        4 => (0..3_000u64).prop_map(SetOp::Advance),
+        2 => (0..30u64).prop_map(|ms| SetOp::Advance(ms * 1000)),
+        6 => Just(SetOp::Next),
+        1 => Just(SetOp::Stream),
+        3 => Just(SetOp::PollOnce),
+        2 => (key(), interval(), policy(), start()).prop_map(|(k, i, p, s)| SetOp::Insert(k, i, p, s)),
+        1 => key().prop_map(SetOp::Remove),
+        4 => (key(), control()).prop_map(|(k, c)| SetOp::Control(k, c)),
+    ]
+}
+
+fn ops() -> impl Strategy<Value = Vec<SetOp>> {
+    (
+        prop::collection::vec((key(), interval(), policy(), start()), 1..5),
+        prop::collection::vec(op(), 1..100),
+    )
+        .prop_map(|(inserts, ops)| {
+            inserts
+                .into_iter()
+                .map(|(k, i, p, s)| SetOp::Insert(k, i, p, s))
+                .chain(ops)
+                .collect()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn set_matches_the_model(ops in ops()) {
+        if let Err(difference) = run_set(&ops) {
+            return Err(TestCaseError::fail(difference));
+        }
+    }
+
+    #[test]
+    fn each_entry_ticks_as_a_lone_timer(ops in ops()) {
+        if let Err(difference) = run_side_by_side(&ops) {
+            return Err(TestCaseError::fail(difference));
+        }
+    }
+}
