@@ -345,3 +345,62 @@ fn no_allocation_per_precise_tick() {
         );
     });
 }
+
+/// A timer set: every policy above as an entry, plus a hundred more, all waited for and
+/// reset now and then. Its one `Sleep`, slab, hash table and heap are grown in the
+/// warm-up; after that, ticks and resets allocate nothing.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn no_allocation_per_tick_of_a_timer_set() {
+    use kadenz::TimerSet;
+
+    async fn run(set: &mut TimerSet<u32>, ticks: usize) {
+        for n in 0..ticks {
+            let (key, _) = set.next().await;
+            if n % 7 == 0 {
+                set.reset(&key);
+                // A due time far away, then a near one: the far one is left behind deep
+                // in the heap, so the heap sheds such items now and then.
+                let other = (key + 1) % 107;
+                set.reset_at(&other, Instant::now() + INTERVAL * 1_000);
+                set.reset_at(&other, Instant::now() + INTERVAL);
+            }
+        }
+    }
+
+    let shared: Arc<dyn MissedTickPolicy> = Arc::new(EveryOtherInterval);
+    let mut set = TimerSet::new();
+    let builder = || Timer::builder(INTERVAL);
+    set.insert(0, builder().missed_tick_policy(TriggerAllMissed))
+        .unwrap();
+    set.insert(1, builder().missed_tick_policy(SkipMissedAndResync))
+        .unwrap();
+    set.insert(
+        2,
+        builder().missed_tick_policy(SkipMissedAndDrift::default()),
+    )
+    .unwrap();
+    set.insert(
+        3,
+        builder().missed_tick_policy(Box::new(EveryOtherInterval)),
+    )
+    .unwrap();
+    set.insert(4, builder().missed_tick_policy(shared)).unwrap();
+    set.insert(
+        5,
+        builder().missed_tick_policy(SkipMissedAndDrift::new(INTERVAL / 3)),
+    )
+    .unwrap();
+    set.insert(6, builder().start_delay(INTERVAL / 2)).unwrap();
+    for key in 7..107 {
+        set.insert(key, Timer::builder(INTERVAL * key)).unwrap();
+    }
+    // Warm-up, long enough for the heap to shed what the resets leave behind once.
+    run(&mut set, 20 * TICKS).await;
+    let allocations = allocations_in(run(&mut set, 10 * TICKS)).await;
+    assert_eq!(
+        allocations,
+        0,
+        "{allocations} allocations in {} ticks of a set",
+        10 * TICKS
+    );
+}

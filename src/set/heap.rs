@@ -63,8 +63,8 @@ impl Heap {
     /// the items its entries left behind.
     pub(super) fn rebuild(&mut self, items: impl IntoIterator<Item = Item>) {
         self.items.clear();
+        // Within the capacity it has: no allocation, and memory stays flat.
         self.items.extend(items);
-        self.items.shrink_to(self.items.len() * 2);
         for parent in (0..self.items.len() / ARITY + 1).rev() {
             self.sift_down(parent);
         }
