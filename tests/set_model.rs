@@ -7,6 +7,8 @@
 mod common;
 
 use common::model::{Control, Policy, Start};
+#[cfg(feature = "precise")]
+use common::set_model::run_set_with;
 use common::set_model::{run_set, run_side_by_side, SetOp};
 use proptest::prelude::*;
 
@@ -91,6 +93,27 @@ proptest! {
     fn each_entry_ticks_as_a_lone_timer(ops in ops()) {
         if let Err(difference) = run_side_by_side(&ops) {
             return Err(TestCaseError::fail(difference));
+        }
+    }
+}
+
+/// A precise set under the paused clock: the model's ticks (it waits on the wheel while
+/// the clock is paused, and reads the clock at every poll).
+#[cfg(feature = "precise")]
+mod precise {
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn precise_set_matches_the_model(ops in ops()) {
+            if let Err(difference) = run_set_with(true, &ops) {
+                return Err(TestCaseError::fail(difference));
+            }
         }
     }
 }

@@ -54,6 +54,8 @@ struct SetModel {
     now: u64,
     /// The due time the set's wheel `Sleep` waits for, while a poll left it waiting.
     waited: Option<u64>,
+    /// A precise set always reads the clock (it never takes the wheel's word).
+    precise: bool,
 }
 
 /// What a poll of the set does.
@@ -145,7 +147,9 @@ impl SetModel {
             return Polled::Pending;
         };
         if now < due {
-            self.waited = Some(due);
+            if !self.precise {
+                self.waited = Some(due);
+            }
             return Polled::Pending;
         }
         Polled::Ready(
@@ -239,11 +243,23 @@ fn poll_once(set: &mut TimerSet<u8>) -> Option<(u8, Tick)> {
 /// Runs `ops` on a real set and on the model, on a fresh paused runtime; the first
 /// difference is an `Err` saying at which step, and what differed.
 pub fn run_set(ops: &[SetOp]) -> Result<(), String> {
+    run_set_with(false, ops)
+}
+
+/// As [`run_set`], with a precise set if `precise` (and the crate's `precise` feature):
+/// under the paused clock it ticks as the model says, never asking the OS timer.
+pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
     paused_runtime().block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
-        let mut set: TimerSet<u8> = TimerSet::new();
-        let mut model = SetModel::default();
+        let set: TimerSet<u8> = TimerSet::new();
+        #[cfg(feature = "precise")]
+        let set = set.precise(precise);
+        let mut set = set;
+        let mut model = SetModel {
+            precise: cfg!(feature = "precise") && precise,
+            ..SetModel::default()
+        };
         for (step, &op) in ops.iter().enumerate() {
             let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
             match op {
@@ -297,8 +313,9 @@ pub fn run_set(ops: &[SetOp]) -> Result<(), String> {
                         match model.poll() {
                             Polled::Ready(keys) => break keys,
                             Polled::Pending => {
-                                let due = model.waited.expect("a set with a due time waits");
-                                model.now = model.wake_for(due);
+                                let due = model.waited.or(model.earliest());
+                                model.now =
+                                    model.wake_for(due.expect("a set with a due time waits"));
                             }
                         }
                     };
