@@ -16,10 +16,12 @@
 //! The same service loop also watches the readers, in one `tokio::select!`:
 //!
 //! - a periodic heartbeat (`Timer::periodic`, 250 ms);
-//! - an idle watchdog per reader (`Timer::timeout`, 300 ms), reset by each of its scans,
-//!   that reports a reader which stopped scanning, and again every 300 ms while it stays
-//!   quiet. Reader 4 runs out of labels for five rounds and trips it twice; reader 1 skips
-//!   a single round, which is not long enough to trip it.
+//! - an idle watchdog per reader, reset by each of its scans, that reports a reader which
+//!   stopped scanning, and again every 300 ms while it stays quiet. The watchdogs are the
+//!   entries of one `TimerSet` keyed by reader: one `select!` branch for all of them,
+//!   their trips in the order they were due (a loop over a `Vec` of timers would always
+//!   favour the lowest index). Reader 4 runs out of labels for five rounds and trips its
+//!   watchdog twice; reader 1 skips a single round, which is not long enough to trip it.
 //!
 //! After a fixed number of rounds the readers hang up, the loop ends and a summary is
 //! printed; the ids are checked to be unique and contiguous.
@@ -30,11 +32,10 @@
 //! cargo run --example barcode_readers
 //! ```
 
-use std::future::{poll_fn, Future};
-use std::task::Poll;
 use std::time::Duration;
 
-use kadenz::{Tick, Timer};
+use kadenz::policy::SkipMissedAndDrift;
+use kadenz::{Timer, TimerSet};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -93,21 +94,6 @@ async fn reader(id: usize, start: Instant, scans: mpsc::Sender<Scan>) -> Vec<u64
     ids
 }
 
-/// The first idle tick of any reader, as `(reader, tick)`.
-///
-/// Cancel safe, as each `poll_tick` is: a tick is consumed only when it is returned, so
-/// the `select!` below can drop this future whenever another branch wins.
-fn first_idle(timers: &mut [Timer]) -> impl Future<Output = (usize, Tick)> + '_ {
-    poll_fn(move |cx| {
-        for (reader, timer) in timers.iter_mut().enumerate() {
-            if let Poll::Ready(Some(tick)) = timer.poll_tick(cx) {
-                return Poll::Ready((reader, tick));
-            }
-        }
-        Poll::Pending
-    })
-}
-
 #[tokio::main]
 async fn main() {
     let start = Instant::now();
@@ -126,7 +112,12 @@ async fn main() {
     let mut last_scan = [start; READERS];
     let mut heartbeats = 0u32;
     let mut heartbeat = Timer::periodic(HEARTBEAT);
-    let mut idle: Vec<Timer> = (0..READERS).map(|_| Timer::timeout(IDLE_AFTER)).collect();
+    // A watchdog per reader: what `Timer::timeout` is, as an entry of the set.
+    let mut idle: TimerSet<usize> = TimerSet::new();
+    for reader in 0..READERS {
+        let watchdog = Timer::builder(IDLE_AFTER).missed_tick_policy(SkipMissedAndDrift::default());
+        idle.insert(reader, watchdog).expect("a valid interval");
+    }
     let ms = |at: Instant| (at - start).as_millis();
 
     loop {
@@ -142,7 +133,7 @@ async fn main() {
                 scans_per_reader[scan.reader] += 1;
                 let now = Instant::now();
                 last_scan[scan.reader] = now;
-                idle[scan.reader].reset();
+                idle.reset(&scan.reader);
                 println!(
                     "{:>5} ms  reader {}  {}  -> id {id:>2}",
                     ms(now),
@@ -158,7 +149,7 @@ async fn main() {
                     assigned.len(),
                 );
             }
-            (reader, tick) = first_idle(&mut idle) => {
+            (reader, tick) = idle.next() => {
                 idle_trips[reader] += 1;
                 println!(
                     "{:>5} ms  reader {reader} idle: no scan for {} ms",
