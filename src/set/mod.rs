@@ -199,6 +199,27 @@ impl<K> TimerSet<K> {
         Self::default()
     }
 
+    /// An empty set with room for `capacity` entries before it allocates again: for a
+    /// large set, the memory of exactly what it holds instead of up to twice that while
+    /// it grows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::TimerSet;
+    ///
+    /// let timers: TimerSet<u32> = TimerSet::with_capacity(10_000);
+    /// assert!(timers.memory() >= 10_000 * 32);
+    /// ```
+    #[must_use]
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut set = Self::default();
+        set.slots.reserve_exact(capacity);
+        set.index = HashTable::with_capacity(capacity);
+        set.heap.reserve(capacity);
+        set
+    }
+
     /// Makes the set precise, as [`TimerBuilder::precise`] makes a timer: its one
     /// wake-up also asks the OS timer (on Linux), so every entry's ticks come with
     /// sub-millisecond lateness. Entries built with `precise(true)` need a precise set.
