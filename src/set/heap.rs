@@ -1,13 +1,11 @@
-//! The due times of a [`TimerSet`](crate::TimerSet): a 4-ary min-heap of (due, slot)
+//! Due times of a [`TimerSet`](crate::TimerSet): a 4-ary min-heap of (due, slot)
 //! pairs, kept as two arrays.
 //!
 //! Four children to a node halve the depth of a binary heap, and a sift compares only the
 //! due times, which sit side by side in their own array: four children are 32 bytes, one
 //! cache line at most, so a sift costs about one line a level (with a million entries,
-//! ten levels instead of twenty), and an item 12 bytes instead of a padded 16. Entries
-//! are never looked up in the heap: a change of an entry's due time pushes a new item and
-//! leaves the old one behind, and the set drops items that no longer match their entry
-//! when they come to the top (see `set/mod.rs`).
+//! ten levels instead of twenty), and an item 12 bytes instead of a padded 16. The set's
+//! queue (`queue.rs`) keeps two: the near due times and the far ones.
 
 /// One due time: `due` orders the heap (nanoseconds, in the set's own order-preserving
 /// encoding), `slot` names the entry. Equal due times come out lowest slot first, so the
@@ -72,26 +70,12 @@ impl Heap {
         }
     }
 
-    /// Starts over with exactly `items` (a heap of its own in O(n)): how the set sheds
-    /// the items its entries left behind. Within the capacity it has: no allocation, and
-    /// memory stays flat.
-    pub(super) fn rebuild(&mut self, items: impl IntoIterator<Item = Item>) {
-        self.clear();
-        for item in items {
-            self.dues.push(item.due);
-            self.slots.push(item.slot);
-        }
-        for parent in (0..self.dues.len() / ARITY + 1).rev() {
-            if parent < self.dues.len() {
-                let item = self.item(parent);
-                self.sift_down(parent, item);
-            }
-        }
-    }
-
-    pub(super) fn reserve(&mut self, additional: usize) {
-        self.dues.reserve_exact(additional);
-        self.slots.reserve_exact(additional);
+    /// Takes every item out, in no particular order.
+    pub(super) fn drain(&mut self) -> impl Iterator<Item = Item> + '_ {
+        self.dues
+            .drain(..)
+            .zip(self.slots.drain(..))
+            .map(|(due, slot)| Item { due, slot })
     }
 
     pub(super) fn clear(&mut self) {
@@ -183,7 +167,7 @@ mod tests {
     }
 
     #[test]
-    fn replace_top_and_rebuild_keep_the_order() {
+    fn replace_top_keeps_the_order() {
         let mut heap = Heap::default();
         for slot in 0..30u32 {
             heap.push(item(u64::from(slot % 7), slot));
@@ -198,8 +182,6 @@ mod tests {
         want.sort();
         assert_eq!(check, want);
 
-        heap.rebuild(want.iter().rev().copied());
-        assert_eq!(drain(&mut heap), want);
         heap.replace_top(item(4, 4));
         assert_eq!(drain(&mut heap), vec![item(4, 4)]);
     }

@@ -2,18 +2,20 @@
 //!
 //! How it is built: the entries live in a slab (`Vec`) of 32-byte [`Entry`]s with their
 //! keys, found by key through a hash table of slab indices; their due times sit in a
-//! 4-ary heap (`heap.rs`); their policies in a shared table (`policies.rs`). The set waits
+//! queue (`queue.rs`: heaps from `heap.rs` and a ring of buckets); their policies in a
+//! shared table (`policies.rs`). The set waits
 //! on one wheel `Sleep` (and in precise mode one OS timer) for the earliest due time.
 //!
-//! A change of an entry's due time pushes a new heap item instead of finding the old one:
-//! the old item stays behind, and is dropped when it reaches the top and no longer matches
-//! its entry's due time (`is_current`). An entry with a due time always has an item for
-//! it; the items left behind are bounded by rebuilding the heap from the entries when
-//! they outnumber the entries with a due time.
+//! A change of an entry's due time queues a new item instead of finding the old one: the
+//! old item stays behind, and is dropped when it comes first and no longer matches its
+//! entry's due time (`is_current`). An entry with a due time always has an item for it;
+//! the items left behind are bounded by rebuilding the queue from the entries when they
+//! outnumber the entries with a due time.
 
 mod entry;
 mod heap;
 mod policies;
+mod queue;
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -30,8 +32,9 @@ use crate::schedule::{saturating_micros, Schedule, Start};
 use crate::wait::{sleep_until, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_instant, Entry, Phase};
-use heap::{Heap, Item};
+use heap::Item;
 use policies::Policies;
+use queue::Queue;
 
 /// A keyed set of timers, each with its own interval, policy and start, that one task
 /// drives: the timers of a few hundred devices, or of a million.
@@ -128,8 +131,8 @@ pub struct TimerSet<K> {
     free: u32,
     index: HashTable<u32>,
     hasher: RandomState,
-    heap: Heap,
-    /// Entries with a due time (each has an item in the heap).
+    queue: Queue,
+    /// Entries with a due time (each has an item in the queue).
     due_entries: usize,
     len: usize,
     /// Slots of entries built with `auto_start(false)`, started by the next poll.
@@ -168,7 +171,7 @@ impl<K> Default for TimerSet<K> {
             free: NONE,
             index: HashTable::new(),
             hasher: RandomState::new(),
-            heap: Heap::default(),
+            queue: Queue::default(),
             due_entries: 0,
             len: 0,
             unstarted: Vec::new(),
@@ -216,7 +219,6 @@ impl<K> TimerSet<K> {
         let mut set = Self::default();
         set.slots.reserve_exact(capacity);
         set.index = HashTable::with_capacity(capacity);
-        set.heap.reserve(capacity);
         set
     }
 
@@ -345,7 +347,7 @@ impl<K> TimerSet<K> {
         self.slots.clear();
         self.free = NONE;
         self.index.clear();
-        self.heap.clear();
+        self.queue.clear();
         self.due_entries = 0;
         self.len = 0;
         self.unstarted.clear();
@@ -374,7 +376,7 @@ impl<K> TimerSet<K> {
         })
     }
 
-    /// The bytes of memory the set holds for its entries (slab, hash table, heap and
+    /// The bytes of memory the set holds for its entries (slab, hash table, queue and
     /// pending starts; not what the keys themselves point to, nor custom policies), to
     /// watch a set's footprint.
     ///
@@ -398,7 +400,7 @@ impl<K> TimerSet<K> {
         self.slots.capacity() * std::mem::size_of::<Slot<K>>()
             // A slab index and a control byte for each bucket of the hash table.
             + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
-            + self.heap.capacity_bytes()
+            + self.queue.capacity_bytes()
             + self.unstarted.capacity() * std::mem::size_of::<u32>()
     }
 
@@ -409,7 +411,7 @@ impl<K> TimerSet<K> {
         }
     }
 
-    /// Whether a heap item is the due time of its entry now (else it was left behind).
+    /// Whether a queued item is the due time of its entry now (else it was left behind).
     fn is_current(&self, item: Item) -> bool {
         self.entry(item.slot)
             .is_some_and(|entry| entry.due() == Some(item.due))
@@ -425,7 +427,7 @@ impl<K> TimerSet<K> {
             return;
         };
         if after != before {
-            self.heap.push(Item { due, slot });
+            self.queue.push(Item { due, slot });
             self.wait_no_later_than(due_instant(self.epoch, due), placed);
             self.shed();
         }
@@ -446,10 +448,10 @@ impl<K> TimerSet<K> {
         }
     }
 
-    /// Rebuilds the heap from the entries once the items left behind outnumber the live
+    /// Rebuilds the queue from the entries once the items left behind outnumber the live
     /// ones: memory stays within about twice the entries, at O(1) amortized per change.
     fn shed(&mut self) {
-        if self.heap.len() <= 2 * self.due_entries + 1024 {
+        if self.queue.len() <= 2 * self.due_entries + 1024 {
             return;
         }
         let items = self
@@ -464,7 +466,7 @@ impl<K> TimerSet<K> {
                 }),
                 Slot::Vacant { .. } => None,
             });
-        self.heap.rebuild(items);
+        self.queue.rebuild(items);
     }
 
     /// Starts the entries built with `auto_start(false)` that nothing started yet.
@@ -638,7 +640,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         self.free = slot;
         self.len -= 1;
         if self.len == 0 {
-            self.heap.clear();
+            self.queue.clear();
         } else {
             self.shed();
         }
@@ -1011,11 +1013,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 }
                 self.waited = false;
             }
-            let Some(top) = self.heap.peek() else {
+            let Some(top) = self.queue.peek() else {
                 return Poll::Pending;
             };
             if !self.is_current(top) {
-                self.heap.pop();
+                self.queue.pop();
                 continue;
             }
             let scheduled = due_instant(self.epoch, top.due);
@@ -1046,11 +1048,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         poll
     }
 
-    /// Delivers the tick of the entry in `slot`, the top of the heap, due at `scheduled`.
+    /// Delivers the tick of the entry in `slot`, first in the queue, due at `scheduled`.
     fn deliver(&mut self, slot: u32, scheduled: Instant, now: Instant) -> (K, Tick) {
         let epoch = self.epoch;
         let Some(Slot::Occupied { key, entry }) = self.slots.get_mut(slot as usize) else {
-            unreachable!("the heap's top is an entry's due time");
+            unreachable!("the first queued item is an entry's due time");
         };
         let mut schedule = entry.load(epoch);
         // Stopped while its policy runs, as a `Timer` is: a policy that panics leaves a
@@ -1064,9 +1066,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         match entry.due() {
             Some(due) => {
                 self.due_entries += 1;
-                self.heap.replace_top(Item { due, slot });
+                self.queue.replace_top(Item { due, slot });
             }
-            None => self.heap.pop(),
+            None => self.queue.pop(),
         }
         (key, tick)
     }
