@@ -1,8 +1,8 @@
 //! The measured figures of BENCHMARKS.md: kadenz against tokio's `Interval`, in one process.
 //!
 //! ```text
-//! cargo run --release --example figures -- [bytes|lateness|scale|all|ratios] [flags]
-//! cargo run --release --features precise --example figures -- [precision|precision-scale] [flags]
+//! cargo run --release -p kadenz-tools --bin figures -- [bytes|lateness|scale|all|ratios] [flags]
+//! cargo run --release -p kadenz-tools --features precise --bin figures -- [precision|precision-scale] [flags]
 //! ```
 //!
 //! - `bytes`: bytes per timer, `size_of` plus the heap bytes each of 100,000 live timers
@@ -55,9 +55,6 @@
 //!
 //! No clock is paused in this process: all times are the real clock's.
 
-#[path = "../benches/common/poll_once.rs"]
-mod poll_once;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
@@ -66,7 +63,7 @@ use std::task::Context;
 use std::time::Duration;
 
 use kadenz::Timer;
-use poll_once::{noop_waker, PollOnce};
+use kadenz_tools::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
 
@@ -1547,7 +1544,7 @@ fn ratios(flags: &Flags) {
     );
     let Ok(groups) = std::fs::read_dir(&dir) else {
         eprintln!(
-            "no criterion results in {}: run `cargo bench` first",
+            "no criterion results in {}: run `cargo bench -p kadenz-tools` first",
             dir.display()
         );
         std::process::exit(1);
