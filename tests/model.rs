@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::model::{run, run_timer, Control, Op, Policy, Start};
+use common::model::{run, Control, Op, Policy, Start};
+#[cfg(feature = "precise")]
+use common::model::run_timer;
 use proptest::prelude::*;
 
 fn policy() -> impl Strategy<Value = Policy> {

@@ -12,13 +12,11 @@
 //! second away and the runtime is never driven, so nothing fires while the bench runs.
 //!
 //! ```text
-//! cargo bench --bench ops            # criterion
-//! cargo bench --bench ops -- --ab    # interleaved A/B ratios
+//! cargo bench -p kadenz-tools --bench ops            # criterion
+//! cargo bench -p kadenz-tools --bench ops -- --ab    # interleaved A/B ratios
 //! ```
 
 mod common;
-#[path = "common/poll_once.rs"]
-mod poll_once;
 
 use std::future::Future;
 use std::hint::black_box;
@@ -30,7 +28,7 @@ use std::time::{Duration, Instant as StdInstant};
 use common::Case;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
-use poll_once::{noop_waker, PollOnce};
+use kadenz_tools::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;

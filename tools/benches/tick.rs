@@ -11,8 +11,8 @@
 //! `Interval`'s immediate tick before timing, so both then deliver ticks on the same grid.
 //!
 //! ```text
-//! cargo bench --bench tick            # criterion
-//! cargo bench --bench tick -- --ab    # interleaved A/B ratios
+//! cargo bench -p kadenz-tools --bench tick            # criterion
+//! cargo bench -p kadenz-tools --bench tick -- --ab    # interleaved A/B ratios
 //! ```
 
 mod common;

@@ -5,8 +5,8 @@
 //! flat after warm-up; it exits with an error if not.
 //!
 //! ```text
-//! cargo run --release --example soak              # 60 s
-//! cargo run --release --example soak -- 600       # 10 minutes
+//! cargo run --release -p kadenz-tools --bin soak              # 60 s
+//! cargo run --release -p kadenz-tools --bin soak -- 600       # 10 minutes
 //! ```
 //!
 //! The argument must be a positive whole number of seconds; anything else is an error

@@ -1,17 +1,19 @@
 //! The measured figures of BENCHMARKS.md: kadenz against tokio's `Interval`, in one process.
 //!
 //! ```text
-//! cargo run --release --example figures -- [bytes|lateness|scale|all|ratios] [flags]
-//! cargo run --release --features precise --example figures -- [precision|precision-scale] [flags]
+//! cargo run --release -p kadenz-tools --bin figures -- [bytes|lateness|scale|all|ratios] [flags]
+//! cargo run --release -p kadenz-tools --features precise --bin figures -- [precision|precision-scale] [flags]
 //! ```
 //!
 //! - `bytes`: bytes per timer, `size_of` plus the heap bytes each of 100,000 live timers
 //!   holds (counted by this program's global allocator), against tokio's `Interval`.
 //! - `lateness`: tick lateness (time received minus time due) on the real clock at
-//!   periods of 250 µs, 1 ms and 10 ms, and the CPU time per second of each side; kadenz
-//!   and tokio run in alternating phases (K T, then T K, ...).
+//!   periods of 250 µs, 1 ms and 10 ms, and the CPU time and thread sleeps per second of
+//!   each side; kadenz and tokio run in alternating phases (K T, then T K, ...) after one
+//!   discarded phase of each, and the CPU ratio is given round by round too.
 //! - `scale`: 100,000 periodic timers of 100 ms, one task each, on a two-worker
-//!   multi-thread runtime: CPU time per second and lateness, alternating phases again.
+//!   multi-thread runtime: CPU time per second and lateness, alternating phases again
+//!   after one discarded phase (the `precision-scale` figure's code), ratios per round.
 //!   See BENCHMARKS.md for how each figure keeps the two sides comparable.
 //! - `all`: the three above (about a minute on two cores with the default flags).
 //! - `precision`: the lateness of one timer at 250 µs, 1 ms and 10 ms on a current-thread
@@ -46,14 +48,12 @@
 //! processes are part of what was measured.
 //!
 //! CPU time is the sum of the on-CPU time of every thread of this process, read from
-//! `/proc/self/task/*/schedstat` (nanoseconds; Linux only). The precision figures also
-//! read the process's user + system time from `/proc/self/stat` (what
-//! `getrusage(RUSAGE_SELF)` returns, in clock ticks of 10 ms, exited threads included).
+//! `/proc/self/task/*/schedstat` (nanoseconds; Linux only); every CPU ratio uses it. The
+//! precision, scale and precision-scale figures also show the process's user + system
+//! time from `/proc/self/stat` (what `getrusage(RUSAGE_SELF)` returns, in clock ticks of
+//! 10 ms, exited threads included).
 //!
 //! No clock is paused in this process: all times are the real clock's.
-
-#[path = "../benches/common/poll_once.rs"]
-mod poll_once;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::pin::Pin;
@@ -63,7 +63,7 @@ use std::task::Context;
 use std::time::Duration;
 
 use kadenz::Timer;
-use poll_once::{noop_waker, PollOnce};
+use kadenz_tools::{noop_waker, PollOnce};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::{interval_at, sleep, Instant, Interval, MissedTickBehavior, Sleep};
 
@@ -256,24 +256,6 @@ fn loadavg() -> String {
 
 // --- helpers ------------------------------------------------------------------------------
 
-/// The on-CPU time of every thread of this process so far, in nanoseconds.
-fn cpu_ns() -> Option<u64> {
-    let mut total = 0;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let path = task.ok()?.path().join("schedstat");
-        // A thread may end between the listing and the read: it is skipped.
-        if let Ok(text) = std::fs::read_to_string(path) {
-            total += text.split_whitespace().next()?.parse::<u64>().ok()?;
-        }
-    }
-    Some(total)
-}
-
-/// CPU milliseconds per wall-clock second, between two readings.
-fn cpu_per_sec(cpu: Option<u64>, wall: Duration) -> Option<f64> {
-    cpu.map(|ns| ns as f64 / 1e6 / wall.as_secs_f64())
-}
-
 fn fmt_opt(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "n/a".into(), |v| format!("{v:.decimals$}"))
 }
@@ -290,30 +272,6 @@ fn current_thread_runtime() -> Runtime {
         .enable_time()
         .build()
         .expect("a current-thread runtime")
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Kadenz,
-    Tokio,
-}
-
-impl Side {
-    fn name(self) -> &'static str {
-        match self {
-            Side::Kadenz => "kadenz",
-            Side::Tokio => "tokio",
-        }
-    }
-
-    /// The order of the two sides in round `round`: K T, T K, K T, ...
-    fn order(round: usize) -> [Side; 2] {
-        if round % 2 == 0 {
-            [Side::Kadenz, Side::Tokio]
-        } else {
-            [Side::Tokio, Side::Kadenz]
-        }
-    }
 }
 
 /// A tokio `Interval` whose first tick is due at `first`, firing every missed tick (the
@@ -416,67 +374,12 @@ fn bytes(flags: &Flags) {
 // first tick at a chosen position in the millisecond (`offset`), the same for kadenz and
 // tokio within a round; the rounds step the offset through the millisecond (stratified).
 
-/// The lateness of every tick of one phase, in nanoseconds, and the CPU time it took.
-struct Phase {
-    late_ns: Vec<u64>,
-    cpu_ns: Option<u64>,
-    wall: Duration,
-}
-
 /// Where the first tick of a phase is due: at least a period and a millisecond from now,
 /// `offset` past a millisecond boundary of the wheel's grid (which starts at `grid`).
 fn first_tick(grid: Instant, period: Duration, offset: Duration) -> Instant {
     let earliest = Instant::now() + period + Duration::from_millis(1);
     let whole_ms = (earliest - grid).as_millis() as u64 + 1;
     grid + Duration::from_millis(whole_ms) + offset
-}
-
-fn lateness_phase(
-    runtime: &Runtime,
-    grid: Instant,
-    side: Side,
-    period: Duration,
-    offset: Duration,
-    length: Duration,
-) -> Phase {
-    // Whole periods, and at least 100 ticks.
-    let ticks = ((length.as_nanos() / period.as_nanos()) as usize).max(100);
-    let mut late_ns = Vec::with_capacity(ticks);
-    runtime.block_on(async {
-        let cpu_before = cpu_ns();
-        let start = Instant::now();
-        let first = first_tick(grid, period, offset);
-        match side {
-            Side::Kadenz => {
-                // Due `delay + period` after now: at `first` (to the microsecond).
-                let delay = (first - period).saturating_duration_since(Instant::now());
-                let mut timer = Timer::builder(period)
-                    .start_delay(delay)
-                    .build()
-                    .expect("a valid timer");
-                for _ in 0..ticks {
-                    let scheduled = timer.tick().await.expect("running").scheduled();
-                    late_ns.push((Instant::now() - scheduled).as_nanos() as u64);
-                }
-            }
-            Side::Tokio => {
-                let mut interval = tokio_interval(first, period);
-                for _ in 0..ticks {
-                    let scheduled = interval.tick().await;
-                    late_ns.push((Instant::now() - scheduled).as_nanos() as u64);
-                }
-            }
-        }
-        let wall = start.elapsed();
-        let cpu_ns = cpu_ns()
-            .zip(cpu_before)
-            .map(|(after, before)| after - before);
-        Phase {
-            late_ns,
-            cpu_ns,
-            wall,
-        }
-    })
 }
 
 /// The value at quantile `q` of sorted `values`.
@@ -486,6 +389,7 @@ fn quantile(sorted: &[u64], q: f64) -> u64 {
 }
 
 fn lateness(flags: &Flags) {
+    let variants = [Variant::Default, Variant::Tokio];
     let runtime = current_thread_runtime();
     // The wheel's grid starts when the runtime's time driver is made, inside `build`: this
     // is a few microseconds after it, the same error for both sides.
@@ -494,69 +398,77 @@ fn lateness(flags: &Flags) {
     let length = Duration::from_secs_f64(flags.lateness_secs);
     println!(
         "## Tick lateness on the real clock ({rounds} rounds of K T / T K, {:.1} s per phase, \
-         first tick at the same offset in the wheel's millisecond for both sides of a round)",
+         first tick at the same offset in the wheel's millisecond for both sides of a round, \
+         one discarded phase of each first)",
         flags.lateness_secs
     );
     println!();
     println!(
-        "| period | timer | ticks | p50 µs | p90 µs | p99 µs | max µs | CPU ms/s | \
-         ratio p50 | ratio p99 | ratio CPU |"
+        "| period | timer | ticks | p50 µs | p90 µs | p99 µs | max µs | CPU ms/s | sleeps/s | \
+         ratio p50 | ratio p99 | ratio CPU | ratio CPU per round |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    discard_first_phases(&runtime, grid, &variants);
     for period in [
         Duration::from_micros(250),
         Duration::from_millis(1),
         Duration::from_millis(10),
     ] {
-        let mut late: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
-        let mut cpu: [Option<u64>; 2] = [Some(0), Some(0)];
-        let mut wall = [Duration::ZERO; 2];
+        let mut totals = [Totals::new(), Totals::new()];
+        // The floor thread's own lateness: not in this figure.
+        let mut no_floor = Totals::new();
         for round in 0..rounds {
-            let offset = Duration::from_millis(1).mul_f64((round as f64 + 0.5) / rounds as f64);
-            for side in Side::order(round) {
-                let phase = lateness_phase(&runtime, grid, side, period, offset, length);
-                let at = side as usize;
-                late[at].extend(phase.late_ns);
-                cpu[at] = cpu[at].zip(phase.cpu_ns).map(|(a, b)| a + b);
-                wall[at] += phase.wall;
+            for v in Variant::order(variants.len(), round) {
+                precision_phase(
+                    &runtime,
+                    grid,
+                    variants[v],
+                    period,
+                    round_offset(round, rounds),
+                    length,
+                    &mut totals[v],
+                    &mut no_floor,
+                );
             }
         }
-        let mut stats = Vec::new();
-        for side in [Side::Kadenz, Side::Tokio] {
-            let at = side as usize;
-            late[at].sort_unstable();
-            let sorted = &late[at];
-            let us = |q: f64| quantile(sorted, q) as f64 / 1e3;
-            stats.push((
-                side,
-                sorted.len(),
-                [us(0.5), us(0.9), us(0.99), us(1.0)],
-                cpu_per_sec(cpu[at], wall[at]),
-            ));
-        }
+        let stats: Vec<_> = totals
+            .iter_mut()
+            .map(|totals| {
+                let q = lateness_quantiles(&mut totals.late_ns).expect("ticks");
+                (totals.late_ns.len(), q, per_sec(totals.usage, totals.wall))
+            })
+            .collect();
         let (k, t) = (&stats[0], &stats[1]);
-        for (side, ticks, q, cpu) in &stats {
-            let ratios = if *side == Side::Kadenz {
-                format!(
-                    "{:.2} | {:.2} | {}",
-                    k.2[0] / t.2[0],
-                    k.2[2] / t.2[2],
-                    ratio(k.3, t.3)
-                )
+        for (v, (ticks, q, usage)) in stats.iter().enumerate() {
+            let ratios = if variants[v] == Variant::Tokio {
+                " | | | ".into()
             } else {
-                " | | ".into()
+                format!(
+                    "{:.2} | {:.2} | {} | {}",
+                    k.1[0] / t.1[0],
+                    k.1[2] / t.1[2],
+                    ratio(k.2[1], t.2[1]),
+                    per_round_ratios(&totals[v].phase_cpu, &totals[1].phase_cpu)
+                )
             };
             println!(
-                "| {period:?} | {} | {ticks} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {ratios} |",
-                side.name(),
+                "| {period:?} | {} | {ticks} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {ratios} |",
+                variants[v].name(),
                 q[0],
                 q[1],
                 q[2],
-                q[3],
-                fmt_opt(*cpu, 2),
+                q[4],
+                fmt_opt(usage[1], 2),
+                fmt_opt(usage[2], 0),
             );
         }
     }
+    println!();
+    println!(
+        "CPU ms/s: the on-CPU time of every thread (`/proc/self/task/*/schedstat`, ns) per \
+         second of the phases; sleeps/s: the threads' voluntary context switches. Ratio CPU \
+         per round: kadenz's phase over tokio's phase of the same round, in round order."
+    );
     println!();
 }
 
@@ -649,157 +561,25 @@ fn histogram_quantile(counts: &[u64], q: f64) -> u64 {
     0
 }
 
-/// One side's measured phase of the scale figure: `count` tasks with a periodic timer each.
-///
-/// Every task is spawned first and waits for the start; then the first ticks are spread
-/// evenly over one period: task `i` first ticks at `first + i * period / count`. Ticks are
-/// recorded only after the warm-up, once the start-up has settled.
-fn scale_phase(
-    side: Side,
-    count: usize,
-    period: Duration,
-    flags: &Flags,
-) -> (Option<u64>, Duration) {
-    let runtime = Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .expect("a multi-thread runtime");
-    let warm_up = Duration::from_secs_f64(flags.warm_up_secs);
-    let measured = Duration::from_secs_f64(flags.scale_secs);
-    let result = runtime.block_on(async {
-        let (start_tx, start_rx) = tokio::sync::watch::channel(None::<Instant>);
-        let mut ready = Vec::with_capacity(count);
-        for i in 0..count {
-            let mut start_rx = start_rx.clone();
-            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<()>();
-            ready.push(ready_rx);
-            let offset = period.mul_f64(i as f64 / count as f64);
-            tokio::spawn(async move {
-                let _ = ready_tx.send(());
-                let first = start_rx
-                    .wait_for(Option::is_some)
-                    .await
-                    .expect("the phase is running")
-                    .expect("set");
-                let first_tick = first + offset;
-                match side {
-                    Side::Kadenz => {
-                        // Due `delay + period` after now: at `first_tick`.
-                        let delay = (first_tick - period).saturating_duration_since(Instant::now());
-                        let mut timer = Timer::builder(period)
-                            .start_delay(delay)
-                            .build()
-                            .expect("a valid timer");
-                        loop {
-                            let scheduled = timer.tick().await.expect("running").scheduled();
-                            record(Instant::now() - scheduled);
-                        }
-                    }
-                    Side::Tokio => {
-                        let mut interval = tokio_interval(first_tick, period);
-                        loop {
-                            let scheduled = interval.tick().await;
-                            record(Instant::now() - scheduled);
-                        }
-                    }
-                }
-            });
-        }
-        for ready_rx in ready {
-            ready_rx.await.expect("the task started");
-        }
-        // Every task is waiting: start them, with time for each to make its timer.
-        let first = Instant::now() + Duration::from_millis(300) + period;
-        start_tx.send_replace(Some(first));
-        tokio::time::sleep_until(first + warm_up).await;
-        MEASURING.store(true, Relaxed);
-        let cpu_before = cpu_ns();
-        let start = Instant::now();
-        tokio::time::sleep(measured).await;
-        let wall = start.elapsed();
-        let cpu = cpu_ns()
-            .zip(cpu_before)
-            .map(|(after, before)| after - before);
-        MEASURING.store(false, Relaxed);
-        (cpu, wall)
-    });
-    drop(runtime);
-    result
-}
-
 fn scale(flags: &Flags) {
+    let variants = [Variant::Default, Variant::Tokio];
     let count = flags.timers;
     let period = Duration::from_millis(100);
     println!(
         "## Scale: {count} periodic timers of {period:?}, one task each, 2 worker threads \
-         ({} rounds of K T / T K, {:.1} s measured per phase after {:.1} s of warm-up)",
+         ({} rounds of K T / T K, {:.1} s measured per phase after {:.1} s of warm-up; one \
+         discarded phase first)",
         flags.rounds, flags.scale_secs, flags.warm_up_secs
     );
     println!();
-    println!(
-        "| timer | ticks/s | expected ticks/s | CPU ms/s | p50 µs | p90 µs | p99 µs | max µs | \
-         ratio CPU | ratio p99 |"
+    many_timers(
+        "scale",
+        &[(count, period)],
+        &variants,
+        flags.rounds,
+        Duration::from_secs_f64(flags.warm_up_secs),
+        Duration::from_secs_f64(flags.scale_secs),
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    let mut histograms = [vec![0_u64; BUCKETS], vec![0_u64; BUCKETS]];
-    let mut cpu: [Option<u64>; 2] = [Some(0), Some(0)];
-    let mut wall = [Duration::ZERO; 2];
-    collect_histograms(&mut vec![0; BUCKETS]); // start from zero
-    for round in 0..flags.rounds {
-        for side in Side::order(round) {
-            let at = side as usize;
-            let (phase_cpu, phase_wall) = scale_phase(side, count, period, flags);
-            collect_histograms(&mut histograms[at]);
-            cpu[at] = cpu[at].zip(phase_cpu).map(|(a, b)| a + b);
-            wall[at] += phase_wall;
-            eprintln!(
-                "scale: round {round} {} done: {} ms CPU per s",
-                side.name(),
-                fmt_opt(cpu_per_sec(phase_cpu, phase_wall), 0)
-            );
-        }
-    }
-    let expected = count as f64 / period.as_secs_f64();
-    let mut stats = Vec::new();
-    for side in [Side::Kadenz, Side::Tokio] {
-        let at = side as usize;
-        let ticks: u64 = histograms[at].iter().sum();
-        let q = |q: f64| histogram_quantile(&histograms[at], q);
-        stats.push((
-            side,
-            ticks as f64 / wall[at].as_secs_f64(),
-            cpu_per_sec(cpu[at], wall[at]),
-            [q(0.5), q(0.9), q(0.99), q(1.0)],
-        ));
-    }
-    let (k, t) = (&stats[0], &stats[1]);
-    for (side, rate, cpu, q) in &stats {
-        let ratios = if *side == Side::Kadenz {
-            format!(
-                "{} | {:.2}",
-                ratio(k.2, t.2),
-                k.3[2] as f64 / t.3[2].max(1) as f64
-            )
-        } else {
-            " | ".into()
-        };
-        println!(
-            "| {} | {rate:.0} | {expected:.0} | {} | {} | {} | {} | {} | {ratios} |",
-            side.name(),
-            fmt_opt(*cpu, 0),
-            q[0],
-            q[1],
-            q[2],
-            q[3],
-        );
-    }
-    println!();
-    println!(
-        "Lateness is bucketed: exact to the µs below 2,048 µs, within 1.6 % above. \
-         CPU ms/s is the CPU time of all threads per wall-clock second (2 cores: at most 2000)."
-    );
-    println!();
 }
 
 // --- precision ----------------------------------------------------------------------------
@@ -871,13 +651,28 @@ impl Variant {
         variants
     }
 
-    /// The order of the phases in round `round`: the first round's, rotated by `round`.
-    fn order(variants: &[Variant], round: usize) -> Vec<Variant> {
-        let mut order = variants.to_vec();
-        let by = round % order.len();
-        order.rotate_left(by);
-        order
+    /// The order of the phases in round `round`, as indices into the `count` timers
+    /// compared: the first round's (0, 1, ...), rotated by `round` (with two timers:
+    /// A B, B A, A B, ...).
+    fn order(count: usize, round: usize) -> impl Iterator<Item = usize> {
+        (0..count).map(move |i| (i + round) % count)
     }
+}
+
+/// Where the first tick of a round's phases falls past a millisecond of the wheel: the
+/// rounds step it through the millisecond (stratified; see the lateness figure).
+fn round_offset(round: usize, rounds: usize) -> Duration {
+    Duration::from_millis(1).mul_f64((round as f64 + 0.5) / rounds as f64)
+}
+
+/// kadenz's phase over tokio's phase of the same round, each round's in round order.
+fn per_round_ratios(kadenz: &[Option<f64>], tokio: &[Option<f64>]) -> String {
+    kadenz
+        .iter()
+        .zip(tokio)
+        .map(|(k, t)| ratio(*k, *t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A kadenz timer whose first tick is due at `first`, precise or not.
@@ -1156,6 +951,8 @@ struct Totals {
     late_ns: Vec<u64>,
     /// Each phase's p99, in ns.
     phase_p99_ns: Vec<u64>,
+    /// Each phase's CPU ms per second (schedstat).
+    phase_cpu: Vec<Option<f64>>,
     usage: Option<Usage>,
     wall: Duration,
     unserved: usize,
@@ -1166,6 +963,7 @@ impl Totals {
         Totals {
             late_ns: Vec::new(),
             phase_p99_ns: Vec::new(),
+            phase_cpu: Vec::new(),
             usage: Some(Usage::default()),
             wall: Duration::ZERO,
             unserved: 0,
@@ -1203,7 +1001,9 @@ fn precision_phase(
             .expect("the phase's task")
     });
     let wall = start.elapsed();
-    totals.add(usage_since(before), wall);
+    let usage = usage_since(before);
+    totals.add(usage, wall);
+    totals.phase_cpu.push(per_sec(usage, wall)[1]);
     let p99 = |late: &[u64]| {
         let mut sorted = late.to_vec();
         sorted.sort_unstable();
@@ -1215,6 +1015,25 @@ fn precision_phase(
     if !thread_late.is_empty() {
         thread_totals.phase_p99_ns.push(p99(&thread_late));
         thread_totals.late_ns.extend(thread_late);
+    }
+}
+
+/// One discarded 0.2 s phase at 1 ms of every timer of `variants` on `runtime`: the first
+/// phases in a process run on a fresh heap (and the first precise timer starts kadenz's
+/// driver thread, `--floor` its own).
+fn discard_first_phases(runtime: &Runtime, grid: Instant, variants: &[Variant]) {
+    let mut discarded = (Totals::new(), Totals::new());
+    for &variant in variants {
+        precision_phase(
+            runtime,
+            grid,
+            variant,
+            Duration::from_millis(1),
+            Duration::ZERO,
+            Duration::from_millis(200),
+            &mut discarded.0,
+            &mut discarded.1,
+        );
     }
 }
 
@@ -1285,22 +1104,8 @@ fn precision(flags: &Flags) {
         println!();
     }
 
-    // One discarded phase of every timer on every runtime: the first precise timer starts
-    // kadenz's driver thread (and `--floor` its own), and first phases run on a fresh heap.
-    let mut discarded = (Totals::new(), Totals::new());
     for (_, runtime, grid) in &runtimes {
-        for &variant in &variants {
-            precision_phase(
-                runtime,
-                *grid,
-                variant,
-                Duration::from_millis(1),
-                Duration::ZERO,
-                Duration::from_millis(200),
-                &mut discarded.0,
-                &mut discarded.1,
-            );
-        }
+        discard_first_phases(runtime, *grid, &variants);
     }
 
     // totals[runtime][period][variant]; the floor thread's own lateness is one more column.
@@ -1313,19 +1118,15 @@ fn precision(flags: &Flags) {
         })
         .collect();
     for round in 0..rounds {
-        let offset = Duration::from_millis(1).mul_f64((round as f64 + 0.5) / rounds as f64);
+        let offset = round_offset(round, rounds);
         for (r, (_, runtime, grid)) in runtimes.iter().enumerate() {
             for (p, &period) in periods.iter().enumerate() {
-                for variant in Variant::order(&variants, round) {
-                    let v = variants
-                        .iter()
-                        .position(|&x| x == variant)
-                        .expect("compared");
+                for v in Variant::order(variants.len(), round) {
                     let (cell, thread) = totals[r][p].split_at_mut(columns - 1);
                     precision_phase(
                         runtime,
                         *grid,
-                        variant,
+                        variants[v],
                         period,
                         offset,
                         length,
@@ -1452,15 +1253,15 @@ fn precision(flags: &Flags) {
     println!();
 }
 
-// --- precision-scale ----------------------------------------------------------------------
+// --- many timers: precision-scale, and the runner `scale` shares ------------------------
 
 /// Precise timers that an OS timer did not serve, in the precision-scale figure.
 static UNSERVED: AtomicUsize = AtomicUsize::new(0);
 
-/// One phase of the precision-scale figure: `count` tasks with a timer each, their first
+/// One phase of a figure of many timers: `count` tasks with a timer each, their first
 /// ticks spread evenly over one period (task `i` at `first + i * period / count`); ticks
 /// are recorded only after the warm-up. Returns the measured part's usage and duration.
-fn precision_scale_phase(
+fn many_timers_phase(
     variant: Variant,
     count: usize,
     period: Duration,
@@ -1533,18 +1334,12 @@ fn precision_scale_phase(
 
 fn precision_scale(flags: &Flags) {
     let variants = Variant::compared(flags, false);
-    let configs = [
-        (1_000_usize, Duration::from_millis(1)),
-        (10_000, Duration::from_millis(10)),
-    ];
-    let rounds = flags.precision_scale_rounds;
-    let warm_up = Duration::from_secs_f64(flags.precision_scale_warm_up_secs);
-    let measured = Duration::from_secs_f64(flags.precision_scale_secs);
     println!(
-        "## Precision at scale: one task per timer, 2 worker threads ({rounds} rounds; each \
+        "## Precision at scale: one task per timer, 2 worker threads ({} rounds; each \
          round, for each set of timers, one phase per timer kind in the order {}, rotated by \
          one every round; {:.1} s measured per phase after {:.1} s of warm-up; one discarded \
          phase first)",
+        flags.precision_scale_rounds,
         variants
             .iter()
             .map(|variant| variant.name())
@@ -1558,52 +1353,89 @@ fn precision_scale(flags: &Flags) {
         println!("Built without the `precise` feature: no precise timer in this run.");
         println!();
     }
+    many_timers(
+        "precision-scale",
+        &[
+            (1_000, Duration::from_millis(1)),
+            (10_000, Duration::from_millis(10)),
+        ],
+        &variants,
+        flags.precision_scale_rounds,
+        Duration::from_secs_f64(flags.precision_scale_warm_up_secs),
+        Duration::from_secs_f64(flags.precision_scale_secs),
+    );
+}
+
+/// The measured phases of one timer kind and one set of timers in a figure of many timers.
+struct ManyTimersCell {
+    histogram: Vec<u64>,
+    usage: Option<Usage>,
+    wall: Duration,
+    /// Each phase's CPU ms per second (schedstat), in round order.
+    phase_cpu: Vec<Option<f64>>,
+    /// Each phase's p99 lateness in µs, in round order.
+    phase_p99: Vec<Option<f64>>,
+}
+
+/// Runs and prints a figure of many timers (`scale`, `precision-scale`): for each set of
+/// `(count, period)` in `configs`, every round, one phase per timer of `variants`, their
+/// order rotated every round (`Variant::order`). The first phase in a process runs
+/// cheaper than the later ones, so one whole phase (the first set, the first timer) runs
+/// first and is not counted. `label` prefixes the progress lines on stderr.
+fn many_timers(
+    label: &str,
+    configs: &[(usize, Duration)],
+    variants: &[Variant],
+    rounds: usize,
+    warm_up: Duration,
+    measured: Duration,
+) {
     collect_histograms(&mut vec![0; BUCKETS]); // start from zero
     UNSERVED.store(0, Relaxed);
 
-    // The first phase in a process runs cheaper than the later ones: it is not counted.
     let (count, period) = configs[0];
-    let (usage, wall) = precision_scale_phase(variants[0], count, period, warm_up, measured);
+    let (usage, wall) = many_timers_phase(variants[0], count, period, warm_up, measured);
     collect_histograms(&mut vec![0; BUCKETS]);
-    let discarded_cpu = per_sec(usage, wall)[0];
+    let discarded_cpu = per_sec(usage, wall)[1];
 
-    // [config][variant]: histogram, usage, wall, each phase's CPU ms/s.
-    type Cell = (Vec<u64>, Option<Usage>, Duration, Vec<Option<f64>>);
-    let mut cells: Vec<Vec<Cell>> = configs
+    // [config][variant]
+    let mut cells: Vec<Vec<ManyTimersCell>> = configs
         .iter()
         .map(|_| {
             variants
                 .iter()
-                .map(|_| {
-                    (
-                        vec![0; BUCKETS],
-                        Some(Usage::default()),
-                        Duration::ZERO,
-                        vec![],
-                    )
+                .map(|_| ManyTimersCell {
+                    histogram: vec![0; BUCKETS],
+                    usage: Some(Usage::default()),
+                    wall: Duration::ZERO,
+                    phase_cpu: vec![],
+                    phase_p99: vec![],
                 })
                 .collect()
         })
         .collect();
     for round in 0..rounds {
         for (c, &(count, period)) in configs.iter().enumerate() {
-            for variant in Variant::order(&variants, round) {
-                let v = variants
-                    .iter()
-                    .position(|&x| x == variant)
-                    .expect("compared");
+            for v in Variant::order(variants.len(), round) {
                 let (usage, wall) =
-                    precision_scale_phase(variant, count, period, warm_up, measured);
+                    many_timers_phase(variants[v], count, period, warm_up, measured);
+                let mut histogram = vec![0; BUCKETS];
+                collect_histograms(&mut histogram);
                 let cell = &mut cells[c][v];
-                collect_histograms(&mut cell.0);
-                cell.1 = cell.1.zip(usage).map(|(a, b)| a.plus(b));
-                cell.2 += wall;
-                let cpu = per_sec(usage, wall)[0];
-                cell.3.push(cpu);
+                for (total, count) in cell.histogram.iter_mut().zip(&histogram) {
+                    *total += count;
+                }
+                cell.usage = cell.usage.zip(usage).map(|(a, b)| a.plus(b));
+                cell.wall += wall;
+                let cpu = per_sec(usage, wall)[1];
+                cell.phase_cpu.push(cpu);
+                let ticks: u64 = histogram.iter().sum();
+                cell.phase_p99
+                    .push((ticks > 0).then(|| histogram_quantile(&histogram, 0.99) as f64));
                 eprintln!(
-                    "precision-scale: round {} {count} × {period:?} {}: {} ms CPU per s",
+                    "{label}: round {} {count} × {period:?} {}: {} ms CPU per s",
                     round + 1,
-                    variant.name(),
+                    variants[v].name(),
                     fmt_opt(cpu, 0)
                 );
             }
@@ -1612,48 +1444,48 @@ fn precision_scale(flags: &Flags) {
 
     println!(
         "| timers | timer | ticks/s | expected | CPU ms/s | CPU ms/s (schedstat) | sleeps/s | \
-         preempted/s | timer thread CPU ms/s | timer thread sleeps/s | p50 µs | p90 µs | p99 µs | max µs | ÷ tokio CPU | p99 | CPU ms/s per \
-         phase |"
+         preempted/s | timer thread CPU ms/s | timer thread sleeps/s | p50 µs | p90 µs | \
+         p99 µs | max µs | ÷ tokio CPU | p99 | ÷ tokio CPU per round | ÷ tokio p99 per round | \
+         CPU ms/s per phase |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\
+         ---|---|"
+    );
+    let tokio = variants.iter().position(|&v| v == Variant::Tokio);
     for (c, &(count, period)) in configs.iter().enumerate() {
-        let rows: Vec<_> = variants
-            .iter()
-            .zip(&cells[c])
-            .map(|(&variant, (histogram, usage, wall, phases))| {
-                let ticks: u64 = histogram.iter().sum();
-                let q = |q: f64| histogram_quantile(histogram, q);
-                (
-                    variant,
-                    ticks as f64 / wall.as_secs_f64(),
-                    per_sec(*usage, *wall),
-                    [q(0.5), q(0.9), q(0.99), q(1.0)],
-                    phases,
-                )
-            })
-            .collect();
-        let tokio = rows
-            .iter()
-            .find(|row| row.0 == Variant::Tokio)
-            .map(|row| (row.2[0], row.3[2]));
-        for (variant, rate, usage, q, phases) in &rows {
+        let quantiles = |cell: &ManyTimersCell| {
+            let q = |q: f64| histogram_quantile(&cell.histogram, q);
+            [q(0.5), q(0.9), q(0.99), q(1.0)]
+        };
+        for (v, cell) in cells[c].iter().enumerate() {
+            let usage = per_sec(cell.usage, cell.wall);
+            let q = quantiles(cell);
             let ratios = match tokio {
-                Some((tokio_cpu, tokio_p99)) if *variant != Variant::Tokio => format!(
-                    "{} | {:.2}",
-                    ratio(usage[0], tokio_cpu),
-                    q[2] as f64 / tokio_p99.max(1) as f64
-                ),
-                _ => " | ".into(),
+                Some(t) if t != v => {
+                    let tokio = &cells[c][t];
+                    format!(
+                        "{} | {:.2} | {} | {}",
+                        ratio(usage[1], per_sec(tokio.usage, tokio.wall)[1]),
+                        q[2] as f64 / quantiles(tokio)[2].max(1) as f64,
+                        per_round_ratios(&cell.phase_cpu, &tokio.phase_cpu),
+                        per_round_ratios(&cell.phase_p99, &tokio.phase_p99),
+                    )
+                }
+                _ => " | | | ".into(),
             };
-            let phases = phases
+            let phases = cell
+                .phase_cpu
                 .iter()
                 .map(|cpu| fmt_opt(*cpu, 0))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let ticks: u64 = cell.histogram.iter().sum();
             println!(
-                "| {count} × {period:?} | {} | {rate:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} \
+                "| {count} × {period:?} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} \
                  | {} | {} | {} | {ratios} | {phases} |",
-                variant.name(),
+                variants[v].name(),
+                ticks as f64 / cell.wall.as_secs_f64(),
                 count as f64 / period.as_secs_f64(),
                 fmt_opt(usage[0], 0),
                 fmt_opt(usage[1], 0),
@@ -1680,8 +1512,10 @@ fn precision_scale(flags: &Flags) {
     );
     println!(
         "Lateness is bucketed: exact to the µs below 2,048 µs, within 1.6 % above. CPU ms/s: \
-         the process's user + system time (`/proc/self/stat`) per second of the measured parts \
-         (2 cores: at most 2000); schedstat: the same from every thread's nanosecond counter."
+         the process's user + system time (`/proc/self/stat`, 10 ms units) per second of the \
+         measured parts (2 cores: at most 2000); schedstat: the same from every thread's \
+         nanosecond counter, which the ratios and the per-phase figures use. Per round: the \
+         phase over tokio's phase of the same round, in round order."
     );
     println!();
 }
@@ -1710,7 +1544,7 @@ fn ratios(flags: &Flags) {
     );
     let Ok(groups) = std::fs::read_dir(&dir) else {
         eprintln!(
-            "no criterion results in {}: run `cargo bench` first",
+            "no criterion results in {}: run `cargo bench -p kadenz-tools` first",
             dir.display()
         );
         std::process::exit(1);

@@ -1,5 +1,7 @@
-//! Polling timers by hand, the same way for kadenz and tokio. Shared by `benches/ops.rs`
-//! and `examples/figures.rs`.
+//! What kadenz's measurement tools share: polling timers by hand, the same way for kadenz
+//! and tokio (the `ops` bench and the `figures` program).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 use std::future::Future;
 use std::pin::Pin;

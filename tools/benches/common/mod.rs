@@ -7,9 +7,9 @@
 //!
 //! The same routines run in two modes:
 //!
-//! - `cargo bench --bench NAME`: criterion, one group per case, one member per routine
+//! - `cargo bench -p kadenz-tools --bench NAME`: criterion, one group per case, one member per routine
 //!   (`Bencher::iter_custom`). Criterion runs the members of a group one after the other.
-//! - `cargo bench --bench NAME -- --ab [ROUNDS] [GROUP...]`: interleaved A/B (of the groups
+//! - `cargo bench -p kadenz-tools --bench NAME -- --ab [ROUNDS] [GROUP...]`: interleaved A/B (of the groups
 //!   whose name contains one of the GROUP words, or all). Each round runs every
 //!   member once, in alternating order (kadenz first on even rounds, last on odd ones),
 //!   and computes the ratio kadenz/member for that round; the table gives the median ratio
