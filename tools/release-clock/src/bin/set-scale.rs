@@ -1,0 +1,414 @@
+//! set-scale: a million periodic timers (periods spread 100 ms – 10 s, phases spread over
+//! the period) three ways, interleaved in one process on a current-thread runtime each:
+//!
+//! - `set`: one `kadenz::TimerSet<u32>` driven by one task (`SkipMissedAndResync`);
+//! - `tasks`: one task per timer, each with a `tokio::time::Interval` (`Skip`);
+//! - `delayqueue`: one `tokio_util::time::DelayQueue<u32>`, each delay inserted again
+//!   one period after its deadline (skipping periods already past) as it fires.
+//!
+//! Per phase: bytes per timer (live heap bytes, counting allocator), set-up and tear-down
+//! cost per timer, then after a warm-up CPU per delivered tick (the runtime thread's
+//! schedstat ns) and lateness quantiles (µs). Phase order rotates by round; the first
+//! phase of the process is run once more at the end and its first run discarded.
+//!
+//! cargo run --release --manifest-path tools/release-clock/Cargo.toml --bin set-scale -- [ENTRIES] [SECONDS] [ROUNDS]
+//!
+//! (defaults 1,000,000 entries, 5 s, 3 rounds; `SET_SCALE_ONLY=0|1|2` runs one phase alone,
+//! for a profiler.) Built without tokio's `test-util`, whose clock takes a mutex.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use kadenz::policy::SkipMissedAndResync;
+use kadenz::{Timer, TimerSet};
+use tokio::time::{Instant, MissedTickBehavior};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to `System` unchanged; only counts the live bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Relaxed);
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// The period of timer `i`: 100 ms to 10 s, spread evenly over the timers.
+fn period(i: u32) -> Duration {
+    Duration::from_millis(100 + u64::from(i.wrapping_mul(7919) % 9_901))
+}
+
+/// Where in its period timer `i` starts: spread over the period.
+fn phase(i: u32) -> Duration {
+    let mut x = u64::from(i) + 0x9e37_79b9_7f4a_7c15;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 29;
+    let p = period(i).as_micros() as u64;
+    Duration::from_micros(x % p)
+}
+
+/// On-CPU nanoseconds of the calling thread.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Lateness in µs, 1 µs buckets up to 1 s.
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            buckets: vec![0; 1_000_001],
+            count: 0,
+        }
+    }
+    fn record(&mut self, us: u64) {
+        self.buckets[us.min(1_000_000) as usize] += 1;
+        self.count += 1;
+    }
+    fn quantile(&self, q: f64) -> u64 {
+        let target = ((self.count as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (us, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= target {
+                return us as u64;
+            }
+        }
+        1_000_000
+    }
+}
+
+thread_local! {
+    static HIST: RefCell<Option<Histogram>> = const { RefCell::new(None) };
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+    static STOP: Cell<bool> = const { Cell::new(false) };
+}
+
+fn record(late: Duration) {
+    if RECORDING.with(Cell::get) {
+        HIST.with(|h| {
+            if let Some(h) = h.borrow_mut().as_mut() {
+                h.record(late.as_micros() as u64)
+            }
+        });
+    }
+}
+
+struct Result {
+    name: &'static str,
+    bytes_per_timer: f64,
+    setup_ns: f64,
+    teardown_ns: f64,
+    cpu_ns_per_tick: f64,
+    ticks_per_s: f64,
+    p50: u64,
+    p99: u64,
+    p999: u64,
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+fn measure_window<F: std::future::Future<Output = ()>>(
+    warm: Duration,
+    seconds: Duration,
+    drive: impl FnOnce(Instant) -> F,
+) -> (u64, u64, Histogram) {
+    HIST.with(|h| *h.borrow_mut() = Some(Histogram::new()));
+    let start = Instant::now();
+    let measure_from = start + warm;
+    let end = measure_from + seconds;
+    let cpu = Cell::new(0u64);
+    let rt = runtime();
+    rt.block_on(async {
+        let marker = async {
+            tokio::time::sleep_until(measure_from).await;
+            RECORDING.with(|r| r.set(true));
+            cpu.set(thread_cpu_ns());
+            tokio::time::sleep_until(end).await;
+            RECORDING.with(|r| r.set(false));
+            cpu.set(thread_cpu_ns() - cpu.get());
+        };
+        tokio::join!(marker, drive(end));
+    });
+    drop(rt);
+    let hist = HIST.with(|h| h.borrow_mut().take()).unwrap();
+    (cpu.get(), hist.count, hist)
+}
+
+fn set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
+    let mut setup = 0.0;
+    let mut bytes = 0.0;
+    let mut teardown = 0.0;
+    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
+        let setup = &mut setup;
+        let bytes = &mut bytes;
+        let teardown = &mut teardown;
+        async move {
+            let live = LIVE.load(Relaxed);
+            let t = std::time::Instant::now();
+            let mut set = TimerSet::new();
+            for i in 0..n {
+                let timer = Timer::builder(period(i))
+                    .missed_tick_policy(SkipMissedAndResync)
+                    .start_delay(phase(i));
+                set.insert(i, timer).unwrap();
+            }
+            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
+            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
+            loop {
+                let (_, tick) = set.next().await;
+                record(tick.drift());
+                if tick.fired_at() >= end {
+                    break;
+                }
+            }
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                set.remove(&i);
+            }
+            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
+        }
+    });
+    finish("set", bytes, setup, teardown, cpu, ticks, seconds, &hist)
+}
+
+fn tasks_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
+    let mut setup = 0.0;
+    let mut bytes = 0.0;
+    let mut teardown = 0.0;
+    STOP.with(|s| s.set(false));
+    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
+        let setup = &mut setup;
+        let bytes = &mut bytes;
+        let teardown = &mut teardown;
+        async move {
+            let live = LIVE.load(Relaxed);
+            let t = std::time::Instant::now();
+            let start = Instant::now();
+            let handles: Vec<_> = (0..n)
+                .map(|i| {
+                    tokio::spawn(async move {
+                        let p = period(i);
+                        let mut interval = tokio::time::interval_at(start + phase(i) + p, p);
+                        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                        loop {
+                            let due = interval.tick().await;
+                            record(Instant::now() - due);
+                            if STOP.with(Cell::get) {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
+            // Every task has polled once (made its `Sleep`) after the first yield.
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
+            tokio::time::sleep_until(end).await;
+            STOP.with(|s| s.set(true));
+            let t = std::time::Instant::now();
+            for handle in &handles {
+                handle.abort();
+            }
+            for handle in handles {
+                let _ = handle.await;
+            }
+            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
+        }
+    });
+    finish("tasks", bytes, setup, teardown, cpu, ticks, seconds, &hist)
+}
+
+fn delayqueue_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
+    use tokio_util::time::DelayQueue;
+    let mut setup = 0.0;
+    let mut bytes = 0.0;
+    let mut teardown = 0.0;
+    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
+        let setup = &mut setup;
+        let bytes = &mut bytes;
+        let teardown = &mut teardown;
+        async move {
+            let live = LIVE.load(Relaxed);
+            let t = std::time::Instant::now();
+            let start = Instant::now();
+            let mut queue = DelayQueue::with_capacity(n as usize);
+            let mut keys = Vec::with_capacity(n as usize);
+            for i in 0..n {
+                keys.push(queue.insert_at(i, start + phase(i) + period(i)));
+            }
+            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
+            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
+            while let Some(expired) = poll_fn(|cx| queue.poll_expired(cx)).await {
+                let now = Instant::now();
+                record(now - expired.deadline());
+                let i = expired.into_inner();
+                // The next due time on its grid, skipping the periods already past, as
+                // the others do.
+                keys[i as usize] = queue.insert_at(i, next_after(now, i, start));
+                if now >= end {
+                    break;
+                }
+            }
+            let t = std::time::Instant::now();
+            for key in &keys {
+                queue.try_remove(key);
+            }
+            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
+        }
+    });
+    finish(
+        "delayqueue",
+        bytes,
+        setup,
+        teardown,
+        cpu,
+        ticks,
+        seconds,
+        &hist,
+    )
+}
+
+/// The first due time of timer `i` after `now`, on its grid.
+fn next_after(now: Instant, i: u32, start: Instant) -> Instant {
+    let p = period(i).as_micros();
+    let first = start + phase(i) + period(i);
+    let since = now.saturating_duration_since(first).as_micros();
+    first + Duration::from_micros(((since / p + 1) * p) as u64)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    name: &'static str,
+    bytes_per_timer: f64,
+    setup_ns: f64,
+    teardown_ns: f64,
+    cpu: u64,
+    ticks: u64,
+    seconds: Duration,
+    hist: &Histogram,
+) -> Result {
+    Result {
+        name,
+        bytes_per_timer,
+        setup_ns,
+        teardown_ns,
+        cpu_ns_per_tick: cpu as f64 / ticks.max(1) as f64,
+        ticks_per_s: ticks as f64 / seconds.as_secs_f64(),
+        p50: hist.quantile(0.5),
+        p99: hist.quantile(0.99),
+        p999: hist.quantile(0.999),
+    }
+}
+
+fn main() {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("numbers"))
+        .collect();
+    let n = *args.first().unwrap_or(&1_000_000) as u32;
+    let seconds = Duration::from_secs(*args.get(1).unwrap_or(&5));
+    let rounds = *args.get(2).unwrap_or(&3) as usize;
+    let warm = Duration::from_secs(2);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("set-scale: {n} timers, periods 100 ms - 10 s, {seconds:?} measured after {warm:?}, {rounds} rounds; load average {}", load.trim());
+    let phases: [fn(u32, Duration, Duration) -> Result; 3] =
+        [set_phase, tasks_phase, delayqueue_phase];
+    if let Ok(only) = std::env::var("SET_SCALE_ONLY") {
+        let r = phases[only.parse::<usize>().expect("a phase index")](n, warm, seconds);
+        println!(
+            "{}: {:.1} B/timer, {:.0} ns/tick, p99 {} µs",
+            r.name, r.bytes_per_timer, r.cpu_ns_per_tick, r.p99
+        );
+        return;
+    }
+    // The process's first phase runs cold (page faults of a fresh heap): run one, discard it.
+    let _ = phases[0](n / 10, Duration::from_millis(500), Duration::from_secs(1));
+    println!("| round | phase | bytes/timer | set-up ns/timer | tear-down ns/timer | ticks/s | CPU ns/tick | p50 µs | p99 µs | p99.9 µs |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut ratios = Vec::new();
+    for round in 0..rounds {
+        let mut results: Vec<Result> = Vec::new();
+        for k in 0..3 {
+            let phase = phases[(round + k) % 3];
+            let r = phase(n, warm, seconds);
+            println!(
+                "| {round} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} |",
+                r.name,
+                r.bytes_per_timer,
+                r.setup_ns,
+                r.teardown_ns,
+                r.ticks_per_s,
+                r.cpu_ns_per_tick,
+                r.p50,
+                r.p99,
+                r.p999
+            );
+            results.push(r);
+        }
+        let get = |name| results.iter().find(|r| r.name == name).unwrap();
+        let (s, t, d) = (get("set"), get("tasks"), get("delayqueue"));
+        ratios.push([
+            s.cpu_ns_per_tick / t.cpu_ns_per_tick,
+            s.bytes_per_timer / t.bytes_per_timer,
+            s.setup_ns / t.setup_ns,
+            s.teardown_ns / t.teardown_ns,
+            s.p99 as f64 / t.p99.max(1) as f64,
+            s.cpu_ns_per_tick / d.cpu_ns_per_tick,
+            s.bytes_per_timer / d.bytes_per_timer,
+            s.setup_ns / d.setup_ns,
+            s.teardown_ns / d.teardown_ns,
+            s.p99 as f64 / d.p99.max(1) as f64,
+        ]);
+    }
+    println!();
+    println!("set / tasks, then set / delayqueue:");
+    println!("| round | CPU per tick | bytes | set-up | tear-down | p99 | CPU per tick | bytes | set-up | tear-down | p99 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (round, r) in ratios.iter().enumerate() {
+        let cells: Vec<String> = r.iter().map(|x| format!("{x:.2}")).collect();
+        println!("| {round} | {} |", cells.join(" | "));
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("load average at the end: {}", load.trim());
+}
