@@ -9,7 +9,14 @@
 //! cargo run --release -p kadenz-tools --bin soak -- 600       # 10 minutes
 //! ```
 //!
-//! The argument must be a positive whole number of seconds; anything else is an error
+//! With `--set`, one `TimerSet` of a million entries instead, driven by one task
+//! (`soak/set.rs`):
+//!
+//! ```text
+//! cargo run --release -p kadenz-tools --bin soak -- --set 600
+//! ```
+//!
+//! The seconds must be a positive whole number; anything else is an error
 //! (exit status 2). Memory is sampled once a second; the warm-up sample is taken after a
 //! tenth of the run (at least 5 s, at most half the run). A 1 s run has no warm-up, and
 //! its memory growth is not checked.
@@ -26,13 +33,17 @@ const TIMERS: u64 = 10_000;
 /// allocator caches and the timer wheel's slots settle in the first seconds.
 const RSS_SLACK_KIB: u64 = 2_048;
 const DEFAULT_SECS: u64 = 60;
-const USAGE: &str = "usage: soak [SECONDS]    SECONDS: a positive whole number, 60 if not given";
+const USAGE: &str = "usage: soak [--set] [SECONDS]    SECONDS: a positive whole number, 60 if not given;\n       --set: one TimerSet of a million entries instead of 10,000 timers";
 
-/// The run's length in seconds: the only argument, or 60 without one.
-fn seconds_from_args() -> Result<u64, String> {
-    let mut args = std::env::args_os().skip(1);
+#[path = "soak/set.rs"]
+mod set;
+
+/// Whether to soak a set (`--set`), and the run's length in seconds: 60 if not given.
+fn args() -> Result<(bool, u64), String> {
+    let mut args = std::env::args_os().skip(1).peekable();
+    let set = args.next_if(|arg| arg == "--set").is_some();
     let Some(arg) = args.next() else {
-        return Ok(DEFAULT_SECS);
+        return Ok((set, DEFAULT_SECS));
     };
     let secs = match arg.to_str().map(str::parse::<u64>) {
         Some(Ok(secs)) if secs > 0 => secs,
@@ -49,7 +60,7 @@ fn seconds_from_args() -> Result<u64, String> {
             "{secs} s is longer than this machine's clock can count"
         ));
     }
-    Ok(secs)
+    Ok((set, secs))
 }
 
 /// The second after which the warm-up sample is taken: a tenth of the run, at least 5 s,
@@ -61,10 +72,10 @@ fn warm_up_second(secs: u64) -> u64 {
 
 /// A small deterministic generator (xorshift64*), so that runs are repeatable without a
 /// dependency.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -72,7 +83,7 @@ impl Rng {
     }
 }
 
-fn rss_kib() -> u64 {
+pub(crate) fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -134,8 +145,8 @@ async fn reset_at_random(interval: Duration, end: Instant, seed: u64) -> Result<
 }
 
 fn main() {
-    let secs = match seconds_from_args() {
-        Ok(secs) => secs,
+    let (soak_a_set, secs) = match args() {
+        Ok(args) => args,
         Err(error) => {
             eprintln!("soak: {error}");
             eprintln!("{USAGE}");
@@ -143,6 +154,9 @@ fn main() {
         }
     };
     let warm_second = warm_up_second(secs);
+    if soak_a_set {
+        soak_set(secs, warm_second);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_time()
         .build()
@@ -224,4 +238,49 @@ fn main() {
         std::process::exit(1);
     }
     println!("  OK");
+}
+
+/// `--set`: runs the set soak, prints what it found, and exits (1 on a failure).
+fn soak_set(secs: u64, warm_second: u64) -> ! {
+    let started = std::time::Instant::now();
+    let found = set::soak_set(secs, warm_second);
+    println!(
+        "soak --set: {} entries for {secs} s (ran {:.1} s): {} ticks, {} resets; the set holds {} bytes an entry",
+        set::SET_ENTRIES,
+        started.elapsed().as_secs_f64(),
+        found.ticks,
+        found.resets,
+        found.memory_per_entry,
+    );
+    match found.warm_rss {
+        Some(warm) => println!(
+            "  resident memory: {warm} KiB after warm-up, {} KiB at the end, peak {} KiB",
+            found.end_rss, found.peak_rss
+        ),
+        None => println!(
+            "  resident memory: {} KiB at the end, peak {} KiB; no warm-up sample: growth not checked",
+            found.end_rss, found.peak_rss
+        ),
+    }
+    println!(
+        "  entries with a wrong tick or count: {}",
+        found.failed_entries
+    );
+    for failure in &found.failures {
+        println!("    {failure}");
+    }
+    let leaked = found
+        .warm_rss
+        .filter(|&warm| found.end_rss > warm + set::SET_RSS_SLACK_KIB);
+    if let Some(warm) = leaked {
+        println!(
+            "  resident memory grew by {} KiB after warm-up",
+            found.end_rss - warm
+        );
+    }
+    if found.failed_entries > 0 || leaked.is_some() {
+        std::process::exit(1);
+    }
+    println!("  OK");
+    std::process::exit(0);
 }
