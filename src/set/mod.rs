@@ -490,7 +490,10 @@ impl<K> TimerSet<K> {
 
 impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn find(&self, key: &K) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    fn find_hashed(&self, hash: u64, key: &K) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(
@@ -542,7 +545,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet without precise(true) (the set waits as a whole)",
             });
         }
-        let existing = self.find(&key);
+        let hash = self.hasher.hash_one(&key);
+        let existing = self.find_hashed(hash, &key);
         if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
             return Err(Error::SetFull(self.len));
         }
@@ -577,7 +581,6 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 } else {
                     self.free
                 };
-                let hash = self.hasher.hash_one(&key);
                 if let Slot::Vacant { next_free } = self.slots[slot as usize] {
                     self.free = next_free;
                 }

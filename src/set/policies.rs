@@ -12,6 +12,9 @@ pub(super) struct Policies {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     builtins: HashMap<Builtin, u32>,
+    /// The built-in policy added last, and its index: a set filled with one policy
+    /// finds it without hashing.
+    last: Option<(Builtin, u32)>,
 }
 
 #[derive(Debug)]
@@ -31,6 +34,7 @@ impl Policies {
         if let Some(&index) = builtin.as_ref().and_then(|b| self.builtins.get(b)) {
             if let Some(slot) = &mut self.slots[index as usize] {
                 slot.users += 1;
+                self.last = builtin.map(|builtin| (builtin, index));
                 return index;
             }
         }
@@ -54,6 +58,7 @@ impl Policies {
         };
         if let Some(builtin) = builtin {
             self.builtins.insert(builtin, index);
+            self.last = Some((builtin, index));
         }
         index
     }
@@ -67,6 +72,9 @@ impl Policies {
         if slot.users == 0 {
             if let Some(builtin) = slot.builtin {
                 self.builtins.remove(&builtin);
+                if self.last.is_some_and(|(last, _)| last == builtin) {
+                    self.last = None;
+                }
             }
             self.slots[index as usize] = None;
             self.free.push(index);
