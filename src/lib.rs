@@ -7,6 +7,7 @@
 mod builder;
 mod error;
 mod handle;
+mod human_duration;
 pub mod policy;
 #[cfg(feature = "precise")]
 mod precise;
@@ -22,6 +23,7 @@ mod wall_clock;
 pub use builder::TimerBuilder;
 pub use error::Error;
 pub use handle::TimerHandle;
+pub use human_duration::HumanDuration;
 pub use set::{Next, TimerSet};
 pub use stats::Stats;
 pub use tick::Tick;

@@ -10,6 +10,10 @@
 //! | [`SkipMissedAndResync`] | missed ticks are dropped, the original phase is kept | polling loops that must stay on the grid |
 //! | [`SkipMissedAndDrift`]  | missed ticks are dropped, the phase moves to the late tick | timeouts, watchdogs, "at least this long between ticks" |
 //!
+//! [`BuiltinPolicy`] is any one of the three, chosen at run time: it parses from and prints
+//! as `"trigger-all-missed"`, `"skip-missed-and-resync"` and
+//! `"skip-missed-and-drift:5ms"`, for configuration files and command lines.
+//!
 //! Every policy is a pure function of three integers, all in microseconds on the timer's
 //! own monotonic time line: the `interval`, the `scheduled_tick_time` of the tick being
 //! delivered and `now`. The timer guarantees `now >= scheduled_tick_time` and
@@ -65,9 +69,13 @@
 //! the task that receives the ticks and every other task on that runtime thread. A panic
 //! in it propagates to the poller and leaves the timer stopped.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug, Display};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::human_duration::{self, HumanDuration};
+use crate::Error;
 
 /// Computes when the tick after a delivered one is due.
 ///
@@ -356,7 +364,7 @@ impl ZeroToleranceDrift {
 /// Prints as the policy it stands for.
 impl Debug for ZeroToleranceDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Self::SAME_AS.fmt(f)
+        Debug::fmt(&Self::SAME_AS, f)
     }
 }
 
@@ -391,5 +399,200 @@ impl Builtin {
                 .downcast_ref::<SkipMissedAndDrift>()
                 .map(|drift| Builtin::SkipMissedAndDrift(drift.delay_tolerance_us))
         }
+    }
+}
+
+/// Prints as `trigger-all-missed`, the name [`BuiltinPolicy`] parses.
+///
+/// ```
+/// assert_eq!(kadenz::policy::TriggerAllMissed.to_string(), "trigger-all-missed");
+/// ```
+impl Display for TriggerAllMissed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(TRIGGER_ALL_MISSED)
+    }
+}
+
+/// Prints as `skip-missed-and-resync`, the name [`BuiltinPolicy`] parses.
+///
+/// ```
+/// assert_eq!(kadenz::policy::SkipMissedAndResync.to_string(), "skip-missed-and-resync");
+/// ```
+impl Display for SkipMissedAndResync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SKIP_MISSED_AND_RESYNC)
+    }
+}
+
+/// Prints as `skip-missed-and-drift:5ms`, or `skip-missed-and-drift` with a zero
+/// tolerance: what [`BuiltinPolicy`] parses. The tolerance prints as a
+/// [`HumanDuration`].
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::policy::SkipMissedAndDrift;
+///
+/// let policy = SkipMissedAndDrift::new(Duration::from_millis(5));
+/// assert_eq!(policy.to_string(), "skip-missed-and-drift:5ms");
+/// assert_eq!(SkipMissedAndDrift::default().to_string(), "skip-missed-and-drift");
+/// ```
+impl Display for SkipMissedAndDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SKIP_MISSED_AND_DRIFT)?;
+        match self.delay_tolerance() {
+            Duration::ZERO => Ok(()),
+            tolerance => write!(f, ":{}", HumanDuration(tolerance)),
+        }
+    }
+}
+
+const TRIGGER_ALL_MISSED: &str = "trigger-all-missed";
+const SKIP_MISSED_AND_RESYNC: &str = "skip-missed-and-resync";
+const SKIP_MISSED_AND_DRIFT: &str = "skip-missed-and-drift";
+
+/// One of the three built-in policies, chosen at run time: from a configuration file, a
+/// command line or an environment variable.
+///
+/// It parses from and prints as text ([`FromStr`], [`Display`]):
+///
+/// | text | policy |
+/// |---|---|
+/// | `trigger-all-missed` | [`TriggerAllMissed`] (the default) |
+/// | `skip-missed-and-resync` | [`SkipMissedAndResync`] |
+/// | `skip-missed-and-drift` | [`SkipMissedAndDrift`] with a zero tolerance (what [`Timer::timeout`](crate::Timer::timeout) uses) |
+/// | `skip-missed-and-drift:5ms` | [`SkipMissedAndDrift`] with a delay tolerance, a [`HumanDuration`] |
+///
+/// The names are exact: lowercase, no spaces. A tolerance is kept in whole microseconds,
+/// as by [`SkipMissedAndDrift::new`] (`"skip-missed-and-drift:1500ns"` is a tolerance of
+/// 1 µs). What prints parses back to the same policy. With the `serde` feature it
+/// (de)serializes as the same text.
+///
+/// A `BuiltinPolicy` is a [`MissedTickPolicy`] itself, so it can be given to a timer as
+/// it is.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Error;
+/// use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift};
+///
+/// let policy: BuiltinPolicy = "skip-missed-and-drift:5ms".parse()?;
+/// assert_eq!(policy, BuiltinPolicy::SkipMissedAndDrift(SkipMissedAndDrift::new(Duration::from_millis(5))));
+/// assert_eq!(policy.to_string(), "skip-missed-and-drift:5ms");
+/// assert_eq!("skip-missed-and-resync".parse(), Ok(BuiltinPolicy::SkipMissedAndResync));
+///
+/// // A bad string is an error that names it and lists what is accepted.
+/// let err = "skip-missed-and-drift:5".parse::<BuiltinPolicy>().unwrap_err();
+/// assert!(matches!(&err, Error::InvalidPolicy { input, .. } if input == "skip-missed-and-drift:5"));
+/// assert!(err.to_string().contains("has a delay tolerance that has no unit"));
+/// assert!(err.to_string().contains("\"trigger-all-missed\""));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BuiltinPolicy {
+    /// [`TriggerAllMissed`]: every missed tick fires; the default, as for
+    /// [`Timer::periodic`](crate::Timer::periodic).
+    #[default]
+    TriggerAllMissed,
+    /// [`SkipMissedAndResync`]: missed ticks are dropped, the phase is kept.
+    SkipMissedAndResync,
+    /// [`SkipMissedAndDrift`]: missed ticks are dropped, the phase moves to the late tick.
+    SkipMissedAndDrift(SkipMissedAndDrift),
+}
+
+/// Computes as the policy it stands for.
+///
+/// ```
+/// use kadenz::policy::{BuiltinPolicy, MissedTickPolicy};
+///
+/// let policy: BuiltinPolicy = "skip-missed-and-resync".parse().unwrap();
+/// assert_eq!(policy.calculate_next_tick_time(10, 30, 55), 60);
+/// ```
+impl MissedTickPolicy for BuiltinPolicy {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        match self {
+            BuiltinPolicy::TriggerAllMissed => {
+                TriggerAllMissed.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+            BuiltinPolicy::SkipMissedAndResync => {
+                SkipMissedAndResync.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+            BuiltinPolicy::SkipMissedAndDrift(policy) => {
+                policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+        }
+    }
+}
+
+/// Prints as `trigger-all-missed`, `skip-missed-and-resync`, `skip-missed-and-drift` or
+/// `skip-missed-and-drift:5ms`, what [`FromStr`] parses.
+impl Display for BuiltinPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuiltinPolicy::TriggerAllMissed => Display::fmt(&TriggerAllMissed, f),
+            BuiltinPolicy::SkipMissedAndResync => Display::fmt(&SkipMissedAndResync, f),
+            BuiltinPolicy::SkipMissedAndDrift(policy) => Display::fmt(policy, f),
+        }
+    }
+}
+
+impl FromStr for BuiltinPolicy {
+    type Err = Error;
+
+    /// Parses one of the names in the [table](BuiltinPolicy).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPolicy`], naming the string, what is wrong with it and the names
+    /// that are accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::policy::BuiltinPolicy;
+    ///
+    /// assert_eq!("trigger-all-missed".parse(), Ok(BuiltinPolicy::TriggerAllMissed));
+    /// assert!("TriggerAllMissed".parse::<BuiltinPolicy>().is_err());
+    /// ```
+    fn from_str(input: &str) -> Result<Self, Error> {
+        let invalid = |problem| Error::InvalidPolicy {
+            input: input.to_owned(),
+            problem,
+        };
+        match input {
+            TRIGGER_ALL_MISSED => Ok(BuiltinPolicy::TriggerAllMissed),
+            SKIP_MISSED_AND_RESYNC => Ok(BuiltinPolicy::SkipMissedAndResync),
+            SKIP_MISSED_AND_DRIFT => Ok(SkipMissedAndDrift::default().into()),
+            _ => {
+                let tolerance = input
+                    .strip_prefix(SKIP_MISSED_AND_DRIFT)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .ok_or_else(|| invalid("is not the name of a built-in policy"))?;
+                human_duration::parse(tolerance)
+                    .map(|tolerance| SkipMissedAndDrift::new(tolerance).into())
+                    .map_err(|problem| invalid(problem.describe_tolerance()))
+            }
+        }
+    }
+}
+
+impl From<TriggerAllMissed> for BuiltinPolicy {
+    fn from(_: TriggerAllMissed) -> Self {
+        BuiltinPolicy::TriggerAllMissed
+    }
+}
+
+impl From<SkipMissedAndResync> for BuiltinPolicy {
+    fn from(_: SkipMissedAndResync) -> Self {
+        BuiltinPolicy::SkipMissedAndResync
+    }
+}
+
+impl From<SkipMissedAndDrift> for BuiltinPolicy {
+    fn from(policy: SkipMissedAndDrift) -> Self {
+        BuiltinPolicy::SkipMissedAndDrift(policy)
     }
 }
