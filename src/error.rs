@@ -4,8 +4,9 @@ use std::time::Duration;
 
 /// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer),
 /// [`Timer::set_interval`](crate::Timer::set_interval) refused an interval, a
-/// [`TimerSet`](crate::TimerSet) was full, or a string was not a
-/// [duration](crate::HumanDuration) or a [policy](crate::policy::BuiltinPolicy).
+/// [`TimerSet`](crate::TimerSet) was full, a string was not a
+/// [duration](crate::HumanDuration) or a [policy](crate::policy::BuiltinPolicy), or a
+/// [`TimerConfig`](crate::TimerConfig) asked for what this build cannot do.
 ///
 /// Every variant carries the value that was rejected, so the message says exactly what
 /// was wrong (and, for a string, what would have been accepted).
@@ -141,5 +142,27 @@ pub enum Error {
         input: String,
         /// What is wrong with it, as in "is not the name of a built-in policy".
         problem: &'static str,
+    },
+
+    /// An option that needs a cargo feature of kadenz that this build does not enable,
+    /// such as `precise = true` in a [`TimerConfig`](crate::TimerConfig) without the
+    /// `precise` feature.
+    ///
+    /// ```
+    /// use kadenz::Error;
+    ///
+    /// let err = Error::FeatureNotEnabled { option: "precise = true", feature: "precise" };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "precise = true needs kadenz's cargo feature \"precise\", which this build does \
+    ///      not enable",
+    /// );
+    /// ```
+    #[error("{option} needs kadenz's cargo feature {feature:?}, which this build does not enable")]
+    FeatureNotEnabled {
+        /// The option that was asked for.
+        option: &'static str,
+        /// The cargo feature it needs.
+        feature: &'static str,
     },
 }

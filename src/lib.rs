@@ -5,6 +5,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod config;
 mod error;
 mod handle;
 mod human_duration;
@@ -21,6 +22,7 @@ mod wait;
 mod wall_clock;
 
 pub use builder::TimerBuilder;
+pub use config::TimerConfig;
 pub use error::Error;
 pub use handle::TimerHandle;
 pub use human_duration::HumanDuration;

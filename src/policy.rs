@@ -468,7 +468,8 @@ const SKIP_MISSED_AND_DRIFT: &str = "skip-missed-and-drift";
 /// (de)serializes as the same text.
 ///
 /// A `BuiltinPolicy` is a [`MissedTickPolicy`] itself, so it can be given to a timer as
-/// it is.
+/// it is; [`TimerConfig`](crate::TimerConfig) hands the timer the policy it stands for
+/// instead, so that a timer built from a configuration is the timer built by hand.
 ///
 /// # Examples
 ///
