@@ -1,3 +1,9 @@
+// The README shows the timeline pictures by their paths in the repository, which render
+// on the repository page; docs.rs serves no file of the repository. So for rustdoc the same
+// reference names are defined first, as data: URIs (docs/timelines.md, generated with the
+// pictures by `cargo run --example timeline`): of two definitions of a name, the first
+// wins (CommonMark).
+#![doc = include_str!("../docs/timelines.md")]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

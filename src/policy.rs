@@ -179,6 +179,12 @@ impl<P: MissedTickPolicy + ?Sized> MissedTickPolicy for Arc<P> {
 /// 5. T5 is received at 5.1: drift 0.1 s.
 /// 6. T6 fires at 6.0, on time.
 ///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![TriggerAllMissed: T0 to T2 delivered at 0, 1.2 and 2.3 s with drifts 0, 0.2 and 0.3 s; T3 and T4 together at 4.3 s with drifts 1.3 and 0.3 s; T5 at 5.1 s; T6 and T7 on time][timeline-trigger-all-missed]
+///
+#[doc = include_str!("../docs/timelines.md")]
+///
 /// ```
 /// use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
 ///
@@ -222,6 +228,12 @@ impl MissedTickPolicy for TriggerAllMissed {
 /// 5. T5 is received at 5.1: drift 0.1 s.
 /// 6. T6 fires at 6.0, on time.
 ///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![SkipMissedAndResync: T0 to T2 delivered at 0, 1.2 and 2.3 s with drifts 0, 0.2 and 0.3 s; T3 at 4.3 s with drift 1.3 s; T4 at 4 s skipped; T5 at 5.1 s; T6 and T7 on time][timeline-skip-missed-and-resync]
+///
+#[doc = include_str!("../docs/timelines.md")]
+///
 /// ```
 /// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync};
 ///
@@ -260,10 +272,10 @@ impl MissedTickPolicy for SkipMissedAndResync {
 /// ```text
 /// time (s)  0         1         2         3         4         5         6
 ///           |         |         |         |         |         |         |
-/// due       T0        T1          T2        T3                   T4        T5
-/// fired     T0          T1         T2                  T3        T4        T5
+/// due       T0        T1          T2        T3                   T5        T6
+/// fired     T0          T1         T2                  T3        T5        T6
 /// drift     0           0.2        0.1                 1.1       0         0
-/// skipped                                             4.2
+/// skipped                                             T4
 /// ```
 ///
 /// 1. T0 fires at 0, on time.
@@ -271,9 +283,15 @@ impl MissedTickPolicy for SkipMissedAndResync {
 ///    moves: T2 is due at 2.2.
 /// 3. T2 is received at 2.3: 0.1 s late, within the tolerance, so the schedule does not
 ///    move: T3 is due at 3.2.
-/// 4. T3 is received at 4.3: 1.1 s late. The schedule moves again, and the tick that would
-///    have been due at 4.2 is skipped: T4 is due at 5.3.
-/// 5. T4 and T5 fire on time, at 5.3 and 6.3.
+/// 4. T3 is received at 4.3: 1.1 s late. The schedule moves again, and T4, which would
+///    have been due at 4.2, is skipped: T5 is due at 5.3.
+/// 5. T5 and T6 fire on time, at 5.3 and 6.3.
+///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![SkipMissedAndDrift with a delay tolerance of 0.1 s: T0 to T3 delivered at 0, 1.2, 2.3 and 4.3 s with drifts 0, 0.2, 0.1 and 1.1 s; T4 at 4.2 s skipped; T5 and T6 on time at 5.3 and 6.3 s][timeline-skip-missed-and-drift]
+///
+#[doc = include_str!("../docs/timelines.md")]
 ///
 /// ```
 /// use std::time::Duration;
