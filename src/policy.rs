@@ -393,33 +393,6 @@ impl MissedTickPolicy for ZeroToleranceDrift {
     }
 }
 
-/// Which built-in policy a policy is, by type and value: a timer set keeps one shared copy
-/// of each instead of one per entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Builtin {
-    TriggerAllMissed,
-    SkipMissedAndResync,
-    /// With its tolerance in µs (`Timer::timeout`'s policy is the one with 0).
-    SkipMissedAndDrift(u64),
-}
-
-impl Builtin {
-    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<Builtin> {
-        let policy: &dyn std::any::Any = policy;
-        if policy.is::<TriggerAllMissed>() {
-            Some(Builtin::TriggerAllMissed)
-        } else if policy.is::<SkipMissedAndResync>() {
-            Some(Builtin::SkipMissedAndResync)
-        } else if policy.is::<ZeroToleranceDrift>() {
-            Some(Builtin::SkipMissedAndDrift(0))
-        } else {
-            policy
-                .downcast_ref::<SkipMissedAndDrift>()
-                .map(|drift| Builtin::SkipMissedAndDrift(drift.delay_tolerance_us))
-        }
-    }
-}
-
 /// Prints as `trigger-all-missed`, the name [`BuiltinPolicy`] parses.
 ///
 /// ```
@@ -519,6 +492,25 @@ pub enum BuiltinPolicy {
     SkipMissedAndResync,
     /// [`SkipMissedAndDrift`]: missed ticks are dropped, the phase moves to the late tick.
     SkipMissedAndDrift(SkipMissedAndDrift),
+}
+
+impl BuiltinPolicy {
+    /// Which built-in policy `policy` is, by type and value, if one (a `BuiltinPolicy`
+    /// included): a timer set keeps one shared copy of each instead of one per entry.
+    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<BuiltinPolicy> {
+        let policy: &dyn std::any::Any = policy;
+        if policy.is::<TriggerAllMissed>() {
+            Some(BuiltinPolicy::TriggerAllMissed)
+        } else if policy.is::<SkipMissedAndResync>() {
+            Some(BuiltinPolicy::SkipMissedAndResync)
+        } else if policy.is::<ZeroToleranceDrift>() {
+            Some(ZeroToleranceDrift::SAME_AS.into())
+        } else if let Some(&drift) = policy.downcast_ref::<SkipMissedAndDrift>() {
+            Some(drift.into())
+        } else {
+            policy.downcast_ref::<BuiltinPolicy>().copied()
+        }
+    }
 }
 
 /// Computes as the policy it stands for.
