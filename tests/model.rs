@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::model::{run, Control, Op, Policy, Start};
 #[cfg(feature = "precise")]
 use common::model::run_timer;
+use common::model::{run, Control, Op, Policy, Start};
 use proptest::prelude::*;
 
 fn policy() -> impl Strategy<Value = Policy> {
