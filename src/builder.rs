@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::policy::{Builtin, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
+use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::Start;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
 use crate::{Error, Timer};
@@ -37,7 +37,7 @@ pub struct TimerBuilder {
     pub(crate) interval: Duration,
     pub(crate) policy: Box<dyn MissedTickPolicy>,
     /// Which built-in policy `policy` is, if one: a timer set keeps one copy of each.
-    builtin: Option<Builtin>,
+    builtin: Option<BuiltinPolicy>,
     start_delay: Duration,
     auto_start: bool,
     tick_at_start: bool,
@@ -53,7 +53,7 @@ impl TimerBuilder {
         TimerBuilder {
             interval,
             policy: Box::new(TriggerAllMissed),
-            builtin: Some(Builtin::TriggerAllMissed),
+            builtin: Some(BuiltinPolicy::TriggerAllMissed),
             start_delay: Duration::ZERO,
             auto_start: true,
             tick_at_start: false,
@@ -84,7 +84,7 @@ impl TimerBuilder {
     /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
     /// ```
     pub fn missed_tick_policy(mut self, policy: impl MissedTickPolicy) -> Self {
-        self.builtin = Builtin::of(&policy);
+        self.builtin = BuiltinPolicy::of(&policy);
         self.policy = Box::new(policy);
         self
     }
@@ -466,7 +466,7 @@ impl TimerBuilder {
 pub(crate) struct Plan {
     pub(crate) interval_us: u64,
     pub(crate) policy: Box<dyn MissedTickPolicy>,
-    pub(crate) builtin: Option<Builtin>,
+    pub(crate) builtin: Option<BuiltinPolicy>,
     pub(crate) alignment: Option<Alignment>,
     /// `None` for `auto_start(false)`.
     pub(crate) start: Option<Start>,

@@ -2,11 +2,14 @@
 
 use std::time::Duration;
 
-/// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer), or
-/// [`Timer::set_interval`](crate::Timer::set_interval) refused an interval.
+/// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer),
+/// [`Timer::set_interval`](crate::Timer::set_interval) refused an interval, a
+/// [`TimerSet`](crate::TimerSet) was full, a string was not a
+/// [duration](crate::HumanDuration) or a [policy](crate::policy::BuiltinPolicy), or a
+/// [`TimerConfig`](crate::TimerConfig) asked for what this build cannot do.
 ///
 /// Every variant carries the value that was rejected, so the message says exactly what
-/// was wrong.
+/// was wrong (and, for a string, what would have been accepted).
 ///
 /// # Examples
 ///
@@ -89,4 +92,77 @@ pub enum Error {
     /// ```
     #[error("the timer set is full: it holds {0} entries, the most a set can hold")]
     SetFull(usize),
+
+    /// A string is not a duration in the format of [`HumanDuration`](crate::HumanDuration).
+    ///
+    /// ```
+    /// use kadenz::{Error, HumanDuration};
+    ///
+    /// let err = "250".parse::<HumanDuration>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid duration \"250\": it has no unit; expected a number and one unit out \
+    ///      of ns, us or µs, ms, s, min, h, such as \"250ms\", \"1.5s\" or \"15min\"",
+    /// );
+    /// ```
+    #[error(
+        "invalid duration {input:?}: it {problem}; expected a number and one unit out of \
+         ns, us or µs, ms, s, min, h, such as \"250ms\", \"1.5s\" or \"15min\""
+    )]
+    InvalidDuration {
+        /// The string that was rejected.
+        input: String,
+        /// What is wrong with it, as in "has no unit".
+        problem: &'static str,
+    },
+
+    /// A string is not one of the built-in policies of
+    /// [`BuiltinPolicy`](crate::policy::BuiltinPolicy).
+    ///
+    /// ```
+    /// use kadenz::Error;
+    /// use kadenz::policy::BuiltinPolicy;
+    ///
+    /// let err = "skip-missed".parse::<BuiltinPolicy>().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid missed-tick policy \"skip-missed\": it is not the name of a built-in \
+    ///      policy; expected \"trigger-all-missed\", \"skip-missed-and-resync\", \
+    ///      \"skip-missed-and-drift\" or \"skip-missed-and-drift:<delay tolerance>\" with \
+    ///      a duration such as \"5ms\"",
+    /// );
+    /// ```
+    #[error(
+        "invalid missed-tick policy {input:?}: it {problem}; expected \"trigger-all-missed\", \
+         \"skip-missed-and-resync\", \"skip-missed-and-drift\" or \
+         \"skip-missed-and-drift:<delay tolerance>\" with a duration such as \"5ms\""
+    )]
+    InvalidPolicy {
+        /// The string that was rejected.
+        input: String,
+        /// What is wrong with it, as in "is not the name of a built-in policy".
+        problem: &'static str,
+    },
+
+    /// An option that needs a cargo feature of kadenz that this build does not enable,
+    /// such as `precise = true` in a [`TimerConfig`](crate::TimerConfig) without the
+    /// `precise` feature.
+    ///
+    /// ```
+    /// use kadenz::Error;
+    ///
+    /// let err = Error::FeatureNotEnabled { option: "precise = true", feature: "precise" };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "precise = true needs kadenz's cargo feature \"precise\", which this build does \
+    ///      not enable",
+    /// );
+    /// ```
+    #[error("{option} needs kadenz's cargo feature {feature:?}, which this build does not enable")]
+    FeatureNotEnabled {
+        /// The option that was asked for.
+        option: &'static str,
+        /// The cargo feature it needs.
+        feature: &'static str,
+    },
 }

@@ -1,3 +1,9 @@
+// The README shows the timeline pictures by their paths in the repository, which render
+// on the repository page; docs.rs serves no file of the repository. So for rustdoc the same
+// reference names are defined first, as data: URIs (docs/timelines.md, generated with the
+// pictures by `cargo run --example timeline`): of two definitions of a name, the first
+// wins (CommonMark).
+#![doc = include_str!("../docs/timelines.md")]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -5,8 +11,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod config;
 mod error;
 mod handle;
+mod human_duration;
 pub mod policy;
 #[cfg(feature = "precise")]
 mod precise;
@@ -20,8 +28,10 @@ mod wait;
 mod wall_clock;
 
 pub use builder::TimerBuilder;
+pub use config::TimerConfig;
 pub use error::Error;
 pub use handle::TimerHandle;
+pub use human_duration::HumanDuration;
 pub use set::{Next, TimerSet};
 pub use stats::Stats;
 pub use tick::Tick;

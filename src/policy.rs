@@ -10,6 +10,10 @@
 //! | [`SkipMissedAndResync`] | missed ticks are dropped, the original phase is kept | polling loops that must stay on the grid |
 //! | [`SkipMissedAndDrift`]  | missed ticks are dropped, the phase moves to the late tick | timeouts, watchdogs, "at least this long between ticks" |
 //!
+//! [`BuiltinPolicy`] is any one of the three, chosen at run time: it parses from and prints
+//! as `"trigger-all-missed"`, `"skip-missed-and-resync"` and
+//! `"skip-missed-and-drift:5ms"`, for configuration files and command lines.
+//!
 //! Every policy is a pure function of three integers, all in microseconds on the timer's
 //! own monotonic time line: the `interval`, the `scheduled_tick_time` of the tick being
 //! delivered and `now`. The timer guarantees `now >= scheduled_tick_time` and
@@ -65,9 +69,13 @@
 //! the task that receives the ticks and every other task on that runtime thread. A panic
 //! in it propagates to the poller and leaves the timer stopped.
 
-use std::fmt::Debug;
+use std::fmt::{self, Debug, Display};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+use crate::human_duration::{self, HumanDuration};
+use crate::Error;
 
 /// Computes when the tick after a delivered one is due.
 ///
@@ -171,6 +179,12 @@ impl<P: MissedTickPolicy + ?Sized> MissedTickPolicy for Arc<P> {
 /// 5. T5 is received at 5.1: drift 0.1 s.
 /// 6. T6 fires at 6.0, on time.
 ///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![TriggerAllMissed: T0 to T2 delivered at 0, 1.2 and 2.3 s with drifts 0, 0.2 and 0.3 s; T3 and T4 together at 4.3 s with drifts 1.3 and 0.3 s; T5 at 5.1 s; T6 and T7 on time][timeline-trigger-all-missed]
+///
+#[doc = include_str!("../docs/timelines.md")]
+///
 /// ```
 /// use kadenz::policy::{MissedTickPolicy, TriggerAllMissed};
 ///
@@ -214,6 +228,12 @@ impl MissedTickPolicy for TriggerAllMissed {
 /// 5. T5 is received at 5.1: drift 0.1 s.
 /// 6. T6 fires at 6.0, on time.
 ///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![SkipMissedAndResync: T0 to T2 delivered at 0, 1.2 and 2.3 s with drifts 0, 0.2 and 0.3 s; T3 at 4.3 s with drift 1.3 s; T4 at 4 s skipped; T5 at 5.1 s; T6 and T7 on time][timeline-skip-missed-and-resync]
+///
+#[doc = include_str!("../docs/timelines.md")]
+///
 /// ```
 /// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync};
 ///
@@ -252,10 +272,10 @@ impl MissedTickPolicy for SkipMissedAndResync {
 /// ```text
 /// time (s)  0         1         2         3         4         5         6
 ///           |         |         |         |         |         |         |
-/// due       T0        T1          T2        T3                   T4        T5
-/// fired     T0          T1         T2                  T3        T4        T5
+/// due       T0        T1          T2        T3                   T5        T6
+/// fired     T0          T1         T2                  T3        T5        T6
 /// drift     0           0.2        0.1                 1.1       0         0
-/// skipped                                             4.2
+/// skipped                                             T4
 /// ```
 ///
 /// 1. T0 fires at 0, on time.
@@ -263,9 +283,15 @@ impl MissedTickPolicy for SkipMissedAndResync {
 ///    moves: T2 is due at 2.2.
 /// 3. T2 is received at 2.3: 0.1 s late, within the tolerance, so the schedule does not
 ///    move: T3 is due at 3.2.
-/// 4. T3 is received at 4.3: 1.1 s late. The schedule moves again, and the tick that would
-///    have been due at 4.2 is skipped: T4 is due at 5.3.
-/// 5. T4 and T5 fire on time, at 5.3 and 6.3.
+/// 4. T3 is received at 4.3: 1.1 s late. The schedule moves again, and T4, which would
+///    have been due at 4.2, is skipped: T5 is due at 5.3.
+/// 5. T5 and T6 fire on time, at 5.3 and 6.3.
+///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![SkipMissedAndDrift with a delay tolerance of 0.1 s: T0 to T3 delivered at 0, 1.2, 2.3 and 4.3 s with drifts 0, 0.2, 0.1 and 1.1 s; T4 at 4.2 s skipped; T5 and T6 on time at 5.3 and 6.3 s][timeline-skip-missed-and-drift]
+///
+#[doc = include_str!("../docs/timelines.md")]
 ///
 /// ```
 /// use std::time::Duration;
@@ -356,7 +382,7 @@ impl ZeroToleranceDrift {
 /// Prints as the policy it stands for.
 impl Debug for ZeroToleranceDrift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Self::SAME_AS.fmt(f)
+        Debug::fmt(&Self::SAME_AS, f)
     }
 }
 
@@ -367,29 +393,217 @@ impl MissedTickPolicy for ZeroToleranceDrift {
     }
 }
 
-/// Which built-in policy a policy is, by type and value: a timer set keeps one shared copy
-/// of each instead of one per entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Builtin {
-    TriggerAllMissed,
-    SkipMissedAndResync,
-    /// With its tolerance in µs (`Timer::timeout`'s policy is the one with 0).
-    SkipMissedAndDrift(u64),
+/// Prints as `trigger-all-missed`, the name [`BuiltinPolicy`] parses.
+///
+/// ```
+/// assert_eq!(kadenz::policy::TriggerAllMissed.to_string(), "trigger-all-missed");
+/// ```
+impl Display for TriggerAllMissed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(TRIGGER_ALL_MISSED)
+    }
 }
 
-impl Builtin {
-    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<Builtin> {
+/// Prints as `skip-missed-and-resync`, the name [`BuiltinPolicy`] parses.
+///
+/// ```
+/// assert_eq!(kadenz::policy::SkipMissedAndResync.to_string(), "skip-missed-and-resync");
+/// ```
+impl Display for SkipMissedAndResync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SKIP_MISSED_AND_RESYNC)
+    }
+}
+
+/// Prints as `skip-missed-and-drift:5ms`, or `skip-missed-and-drift` with a zero
+/// tolerance: what [`BuiltinPolicy`] parses. The tolerance prints as a
+/// [`HumanDuration`].
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::policy::SkipMissedAndDrift;
+///
+/// let policy = SkipMissedAndDrift::new(Duration::from_millis(5));
+/// assert_eq!(policy.to_string(), "skip-missed-and-drift:5ms");
+/// assert_eq!(SkipMissedAndDrift::default().to_string(), "skip-missed-and-drift");
+/// ```
+impl Display for SkipMissedAndDrift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SKIP_MISSED_AND_DRIFT)?;
+        match self.delay_tolerance() {
+            Duration::ZERO => Ok(()),
+            tolerance => write!(f, ":{}", HumanDuration(tolerance)),
+        }
+    }
+}
+
+const TRIGGER_ALL_MISSED: &str = "trigger-all-missed";
+const SKIP_MISSED_AND_RESYNC: &str = "skip-missed-and-resync";
+const SKIP_MISSED_AND_DRIFT: &str = "skip-missed-and-drift";
+
+/// One of the three built-in policies, chosen at run time: from a configuration file, a
+/// command line or an environment variable.
+///
+/// It parses from and prints as text ([`FromStr`], [`Display`]):
+///
+/// | text | policy |
+/// |---|---|
+/// | `trigger-all-missed` | [`TriggerAllMissed`] (the default) |
+/// | `skip-missed-and-resync` | [`SkipMissedAndResync`] |
+/// | `skip-missed-and-drift` | [`SkipMissedAndDrift`] with a zero tolerance (what [`Timer::timeout`](crate::Timer::timeout) uses) |
+/// | `skip-missed-and-drift:5ms` | [`SkipMissedAndDrift`] with a delay tolerance, a [`HumanDuration`] |
+///
+/// The names are exact: lowercase, no spaces. A tolerance is kept in whole microseconds,
+/// as by [`SkipMissedAndDrift::new`] (`"skip-missed-and-drift:1500ns"` is a tolerance of
+/// 1 µs). What prints parses back to the same policy. With the `serde` feature it
+/// (de)serializes as the same text.
+///
+/// A `BuiltinPolicy` is a [`MissedTickPolicy`] itself, so it can be given to a timer as
+/// it is; [`TimerConfig`](crate::TimerConfig) hands the timer the policy it stands for
+/// instead, so that a timer built from a configuration is the timer built by hand.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Error;
+/// use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift};
+///
+/// let policy: BuiltinPolicy = "skip-missed-and-drift:5ms".parse()?;
+/// assert_eq!(policy, BuiltinPolicy::SkipMissedAndDrift(SkipMissedAndDrift::new(Duration::from_millis(5))));
+/// assert_eq!(policy.to_string(), "skip-missed-and-drift:5ms");
+/// assert_eq!("skip-missed-and-resync".parse(), Ok(BuiltinPolicy::SkipMissedAndResync));
+///
+/// // A bad string is an error that names it and lists what is accepted.
+/// let err = "skip-missed-and-drift:5".parse::<BuiltinPolicy>().unwrap_err();
+/// assert!(matches!(&err, Error::InvalidPolicy { input, .. } if input == "skip-missed-and-drift:5"));
+/// assert!(err.to_string().contains("has a delay tolerance that has no unit"));
+/// assert!(err.to_string().contains("\"trigger-all-missed\""));
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BuiltinPolicy {
+    /// [`TriggerAllMissed`]: every missed tick fires; the default, as for
+    /// [`Timer::periodic`](crate::Timer::periodic).
+    #[default]
+    TriggerAllMissed,
+    /// [`SkipMissedAndResync`]: missed ticks are dropped, the phase is kept.
+    SkipMissedAndResync,
+    /// [`SkipMissedAndDrift`]: missed ticks are dropped, the phase moves to the late tick.
+    SkipMissedAndDrift(SkipMissedAndDrift),
+}
+
+impl BuiltinPolicy {
+    /// Which built-in policy `policy` is, by type and value, if one (a `BuiltinPolicy`
+    /// included): a timer set keeps one shared copy of each instead of one per entry.
+    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<BuiltinPolicy> {
         let policy: &dyn std::any::Any = policy;
         if policy.is::<TriggerAllMissed>() {
-            Some(Builtin::TriggerAllMissed)
+            Some(BuiltinPolicy::TriggerAllMissed)
         } else if policy.is::<SkipMissedAndResync>() {
-            Some(Builtin::SkipMissedAndResync)
+            Some(BuiltinPolicy::SkipMissedAndResync)
         } else if policy.is::<ZeroToleranceDrift>() {
-            Some(Builtin::SkipMissedAndDrift(0))
+            Some(ZeroToleranceDrift::SAME_AS.into())
+        } else if let Some(&drift) = policy.downcast_ref::<SkipMissedAndDrift>() {
+            Some(drift.into())
         } else {
-            policy
-                .downcast_ref::<SkipMissedAndDrift>()
-                .map(|drift| Builtin::SkipMissedAndDrift(drift.delay_tolerance_us))
+            policy.downcast_ref::<BuiltinPolicy>().copied()
         }
+    }
+}
+
+/// Computes as the policy it stands for.
+///
+/// ```
+/// use kadenz::policy::{BuiltinPolicy, MissedTickPolicy};
+///
+/// let policy: BuiltinPolicy = "skip-missed-and-resync".parse().unwrap();
+/// assert_eq!(policy.calculate_next_tick_time(10, 30, 55), 60);
+/// ```
+impl MissedTickPolicy for BuiltinPolicy {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        match self {
+            BuiltinPolicy::TriggerAllMissed => {
+                TriggerAllMissed.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+            BuiltinPolicy::SkipMissedAndResync => {
+                SkipMissedAndResync.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+            BuiltinPolicy::SkipMissedAndDrift(policy) => {
+                policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
+        }
+    }
+}
+
+/// Prints as `trigger-all-missed`, `skip-missed-and-resync`, `skip-missed-and-drift` or
+/// `skip-missed-and-drift:5ms`, what [`FromStr`] parses.
+impl Display for BuiltinPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuiltinPolicy::TriggerAllMissed => Display::fmt(&TriggerAllMissed, f),
+            BuiltinPolicy::SkipMissedAndResync => Display::fmt(&SkipMissedAndResync, f),
+            BuiltinPolicy::SkipMissedAndDrift(policy) => Display::fmt(policy, f),
+        }
+    }
+}
+
+impl FromStr for BuiltinPolicy {
+    type Err = Error;
+
+    /// Parses one of the names in the [table](BuiltinPolicy).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPolicy`], naming the string, what is wrong with it and the names
+    /// that are accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::policy::BuiltinPolicy;
+    ///
+    /// assert_eq!("trigger-all-missed".parse(), Ok(BuiltinPolicy::TriggerAllMissed));
+    /// assert!("TriggerAllMissed".parse::<BuiltinPolicy>().is_err());
+    /// ```
+    fn from_str(input: &str) -> Result<Self, Error> {
+        let invalid = |problem| Error::InvalidPolicy {
+            input: input.to_owned(),
+            problem,
+        };
+        match input {
+            TRIGGER_ALL_MISSED => Ok(BuiltinPolicy::TriggerAllMissed),
+            SKIP_MISSED_AND_RESYNC => Ok(BuiltinPolicy::SkipMissedAndResync),
+            SKIP_MISSED_AND_DRIFT => Ok(SkipMissedAndDrift::default().into()),
+            _ => {
+                let tolerance = input
+                    .strip_prefix(SKIP_MISSED_AND_DRIFT)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .ok_or_else(|| invalid("is not the name of a built-in policy"))?;
+                human_duration::parse(tolerance)
+                    .map(|tolerance| SkipMissedAndDrift::new(tolerance).into())
+                    .map_err(|problem| invalid(problem.describe_tolerance()))
+            }
+        }
+    }
+}
+
+impl From<TriggerAllMissed> for BuiltinPolicy {
+    fn from(_: TriggerAllMissed) -> Self {
+        BuiltinPolicy::TriggerAllMissed
+    }
+}
+
+impl From<SkipMissedAndResync> for BuiltinPolicy {
+    fn from(_: SkipMissedAndResync) -> Self {
+        BuiltinPolicy::SkipMissedAndResync
+    }
+}
+
+impl From<SkipMissedAndDrift> for BuiltinPolicy {
+    fn from(policy: SkipMissedAndDrift) -> Self {
+        BuiltinPolicy::SkipMissedAndDrift(policy)
     }
 }

@@ -5,23 +5,23 @@
 
 use std::collections::HashMap;
 
-use crate::policy::{Builtin, MissedTickPolicy};
+use crate::policy::{BuiltinPolicy, MissedTickPolicy};
 
 #[derive(Debug, Default)]
 pub(super) struct Policies {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
-    builtins: HashMap<Builtin, u32>,
+    builtins: HashMap<BuiltinPolicy, u32>,
     /// The built-in policy added last, and its index: a set filled with one policy
     /// finds it without hashing.
-    last: Option<(Builtin, u32)>,
+    last: Option<(BuiltinPolicy, u32)>,
 }
 
 #[derive(Debug)]
 struct Slot {
     policy: Box<dyn MissedTickPolicy>,
     users: usize,
-    builtin: Option<Builtin>,
+    builtin: Option<BuiltinPolicy>,
 }
 
 impl Policies {
@@ -29,7 +29,7 @@ impl Policies {
     pub(super) fn add(
         &mut self,
         policy: Box<dyn MissedTickPolicy>,
-        builtin: Option<Builtin>,
+        builtin: Option<BuiltinPolicy>,
     ) -> u32 {
         if let Some(&index) = builtin.as_ref().and_then(|b| self.builtins.get(b)) {
             if let Some(slot) = &mut self.slots[index as usize] {
@@ -115,11 +115,17 @@ mod tests {
     fn builtins_are_shared_and_customs_are_not() {
         let mut policies = Policies::default();
         let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
-        let a = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
-        let b = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
-        let c = policies.add(Box::new(drift), Builtin::of(&drift));
-        let d = policies.add(Box::new(Custom), Builtin::of(&Custom));
-        let e = policies.add(Box::new(Custom), Builtin::of(&Custom));
+        let a = policies.add(
+            Box::new(TriggerAllMissed),
+            BuiltinPolicy::of(&TriggerAllMissed),
+        );
+        let b = policies.add(
+            Box::new(TriggerAllMissed),
+            BuiltinPolicy::of(&TriggerAllMissed),
+        );
+        let c = policies.add(Box::new(drift), BuiltinPolicy::of(&drift));
+        let d = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom));
+        let e = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom));
         assert_eq!(a, b);
         assert_ne!(d, e);
         assert_eq!(policies.len(), 4);
@@ -134,8 +140,27 @@ mod tests {
         policies.release(d);
         assert_eq!(policies.len(), 2);
         // Freed slots are reused, and a built-in comes back as a new slot.
-        let f = policies.add(Box::new(TriggerAllMissed), Builtin::of(&TriggerAllMissed));
+        let f = policies.add(
+            Box::new(TriggerAllMissed),
+            BuiltinPolicy::of(&TriggerAllMissed),
+        );
         assert!(f == a || f == d);
         assert_eq!(policies.len(), 3);
+    }
+
+    #[test]
+    fn a_builtin_policy_value_shares_the_slot_of_the_policy_it_stands_for() {
+        let mut policies = Policies::default();
+        let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
+        let as_value = BuiltinPolicy::from(drift);
+        let a = policies.add(Box::new(drift), BuiltinPolicy::of(&drift));
+        let b = policies.add(Box::new(as_value), BuiltinPolicy::of(&as_value));
+        assert_eq!(a, b);
+        let timeout = crate::policy::ZeroToleranceDrift;
+        assert_eq!(
+            BuiltinPolicy::of(&timeout),
+            BuiltinPolicy::of(&SkipMissedAndDrift::default())
+        );
+        assert_eq!(policies.len(), 1);
     }
 }

@@ -1,0 +1,50 @@
+//! The timeline pictures of the README and of the policy documentation: each built-in
+//! policy run through the same scripted stall under tokio's paused clock, and drawn from
+//! what the timer delivered.
+//!
+//! A timer with an interval of 1 s, whose first tick is due at its start, and a receiver
+//! that is ready for ticks at 0 s, then busy until 1.2 s, 2.3 s, 4.3 s and 5.1 s (it takes
+//! every tick that has come due each time it is ready), then waits for each tick: the
+//! scenario of the policy documentation, and of frequenz-channels' diagrams. Each picture
+//! shows the due times, the delivered ticks with their drifts (stacked where a burst
+//! delivers several at once) and the due times the policy skipped.
+//!
+//! It writes `docs/timeline-<policy>.svg` for `trigger-all-missed`,
+//! `skip-missed-and-resync` and `skip-missed-and-drift` (tolerance 0.1 s), and
+//! `docs/timelines.md`, the same pictures as `data:` URIs for rustdoc (docs.rs serves no
+//! file of the repository; `src/lib.rs` explains). `tests/timeline.rs` fails when the
+//! committed files differ from what this generates, so after changing the timer or the
+//! drawing, run it and commit the result:
+//!
+//! ```text
+//! cargo run --example timeline
+//! ```
+
+mod pictures;
+
+use std::path::Path;
+
+fn main() {
+    // The paused clock: the runs take no real time, and every tick is exact.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread runtime");
+    let files = runtime.block_on(pictures::generate());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in files {
+        let path = root.join(&file.path);
+        let unchanged = std::fs::read_to_string(&path).is_ok_and(|old| old == file.contents);
+        if unchanged {
+            println!("{} (unchanged)", file.path);
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap_or_else(|err| panic!("{}: {err}", dir.display()));
+        }
+        std::fs::write(&path, &file.contents)
+            .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+        println!("{} (written)", file.path);
+    }
+}
