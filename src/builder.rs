@@ -1,9 +1,11 @@
 //! [`TimerBuilder`]: every way to configure and start a [`Timer`], with typed errors.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::label::Label;
 use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::Start;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
@@ -44,6 +46,7 @@ pub struct TimerBuilder {
     first_tick_at: Option<Instant>,
     align_offset: Option<Duration>,
     wall_clock: Option<Box<dyn WallClock>>,
+    name: Option<Cow<'static, str>>,
     #[cfg(feature = "precise")]
     precise: bool,
 }
@@ -60,6 +63,7 @@ impl TimerBuilder {
             first_tick_at: None,
             align_offset: None,
             wall_clock: None,
+            name: None,
             #[cfg(feature = "precise")]
             precise: false,
         }
@@ -349,6 +353,36 @@ impl TimerBuilder {
         self
     }
 
+    /// Names the timer (default: no name), for logs: [`Timer::name`] returns it, and the
+    /// timer's `Debug` output shows it.
+    ///
+    /// A name costs the timers that have one an allocation (the box a timer keeps what only
+    /// some timers use in, which a handle or a wall-clock alignment makes too) and nothing
+    /// per tick; the timers without one, nothing. A [`TimerSet`](crate::TimerSet) entry
+    /// keeps no name: its key names it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let device = 7;
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .name(format!("poll device {device}"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(timer.name(), Some("poll device 7"));
+    /// assert!(format!("{timer:?}").starts_with(r#"Timer { name: "poll device 7", interval: 1s,"#));
+    /// # }
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// Builds the timer, started unless `auto_start(false)` was set.
     ///
     /// # Errors
@@ -381,6 +415,9 @@ impl TimerBuilder {
     pub fn build(self) -> Result<Timer, Error> {
         let plan = self.plan()?;
         let mut timer = Timer::from_parts(plan.interval_us, plan.policy, plan.alignment);
+        if !plan.label.is_empty() {
+            timer.set_label(plan.label);
+        }
         #[cfg(feature = "precise")]
         if plan.precise {
             timer.make_precise();
@@ -437,6 +474,7 @@ impl TimerBuilder {
                 clock: clock.unwrap_or_else(|| Box::new(SystemClock)),
             }),
         };
+        let label = Label { name: self.name };
         let at = Instant::now();
         let start = match (self.first_tick_at, &alignment) {
             _ if !self.auto_start => None,
@@ -456,6 +494,7 @@ impl TimerBuilder {
             builtin: self.builtin,
             alignment,
             start,
+            label,
             #[cfg(feature = "precise")]
             precise: self.precise,
         })
@@ -470,6 +509,7 @@ pub(crate) struct Plan {
     pub(crate) alignment: Option<Alignment>,
     /// `None` for `auto_start(false)`.
     pub(crate) start: Option<Start>,
+    pub(crate) label: Label,
     #[cfg(feature = "precise")]
     pub(crate) precise: bool,
 }

@@ -16,12 +16,14 @@
 //!   the timer keeps a copy of what it registered; taking commands forgets that copy,
 //!   since a handle may have taken the waker.
 
+use std::fmt;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::label::Label;
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 use crate::Error;
@@ -48,11 +50,16 @@ struct Slot {
     armed: Option<Instant>,
 }
 
+/// `repr(C)` in the order rustc chose before the label came (the slot, then `pending`),
+/// so that the timer's every-poll look at `pending` compiles to the instructions it had.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Shared {
+    slot: Mutex<Slot>,
     /// A command waits in the slot. Read by the timer without the lock.
     pending: AtomicBool,
-    slot: Mutex<Slot>,
+    /// The timer's name, as it was built, for `Debug`.
+    label: Label,
 }
 
 impl Shared {
@@ -75,9 +82,12 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    pub(crate) fn new(schedule: &Schedule) -> Self {
+    pub(crate) fn new(schedule: &Schedule, label: Label) -> Self {
         let owner = Owner {
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(Shared {
+                label,
+                ..Shared::default()
+            }),
             registered: None,
         };
         owner.publish(schedule);
@@ -197,7 +207,7 @@ fn apply(slot: &Slot, schedule: &mut Schedule) {
 ///
 /// Under tokio's paused clock, call a handle from tasks of the timer's runtime: a thread
 /// outside the runtime reads the real clock, not the paused one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TimerHandle {
     shared: Arc<Shared>,
 }
@@ -431,6 +441,38 @@ impl TimerHandle {
     pub fn interval(&self) -> Duration {
         let slot = self.shared.lock();
         Duration::from_micros(slot.interval_us.unwrap_or(slot.interval_now_us))
+    }
+}
+
+/// For a log line: the timer's name (if any), its interval and whether it runs, counting
+/// the commands it has not applied yet.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut timer = Timer::builder(Duration::from_millis(100)).name("watchdog").build().unwrap();
+/// let handle = timer.handle();
+/// handle.stop();
+/// assert_eq!(
+///     format!("{handle:?}"),
+///     r#"TimerHandle { name: "watchdog", interval: 100ms, running: false }"#,
+/// );
+/// # }
+/// ```
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("TimerHandle");
+        if let Some(name) = self.shared.label.name() {
+            out.field("name", &name);
+        }
+        out.field("interval", &self.interval())
+            .field("running", &self.is_running())
+            .finish()
     }
 }
 
