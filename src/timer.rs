@@ -113,7 +113,8 @@ struct Extras {
     owner: Option<Owner>,
     /// The wall-clock grid of `realign` (the system clock and no offset if `None`).
     alignment: Option<Alignment>,
-    /// The name of `TimerBuilder::name`.
+    /// The name of `TimerBuilder::name` and, with the `tracing` feature, what the timer
+    /// reports.
     label: Label,
     /// The OS timer of a precise timer.
     #[cfg(feature = "precise")]
@@ -428,6 +429,10 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
+            #[cfg(feature = "tracing")]
+            if self.reports() {
+                return Poll::Ready(Some(self.deliver_reported(scheduled, now)));
+            }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
     }
@@ -539,9 +544,45 @@ impl Timer {
         self.extras.get_or_insert_with(Box::default).precise = Some(crate::precise::Precise::new());
     }
 
-    /// Gives the timer the name of its builder (a non-empty label).
+    /// Gives the timer the name and reporting of its builder (a non-empty label).
     pub(crate) fn set_label(&mut self, label: Label) {
         self.extras.get_or_insert_with(Box::default).label = label;
+    }
+
+    /// Whether the timer reports events (feature `tracing`): one branch on the extras
+    /// pointer for a timer without extras, one more for a timer with handles.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    fn reports(&self) -> bool {
+        matches!(
+            self.extras.as_deref(),
+            Some(Extras {
+                label: Label { trace: Some(_), .. },
+                ..
+            })
+        )
+    }
+
+    /// Delivers the tick due at `scheduled` for a timer that [`reports`](Self::reports),
+    /// and reports it if it is worth it. Out of line, so that the tick path of the timers
+    /// that report nothing is the one they have without the feature.
+    #[cfg(feature = "tracing")]
+    #[inline(never)]
+    fn deliver_reported(&mut self, scheduled: Instant, now: Instant) -> Tick {
+        let tick = self.schedule.deliver(&*self.policy, scheduled, now);
+        if let Some(Extras {
+            label: Label {
+                name,
+                trace: Some(trace),
+            },
+            ..
+        }) = self.extras.as_deref()
+        {
+            if trace.wants(&tick) {
+                crate::label::tick(name.as_deref(), trace, &tick, self.schedule.interval_us);
+            }
+        }
+        tick
     }
 
     /// The timer's name, if its builder gave it one ([`TimerBuilder::name`]).
@@ -1010,7 +1051,8 @@ impl Timer {
 ///
 /// `state` is `running`, `stopped` or `not started`; `next_tick` (only while running) is
 /// `in …`, `now`, `overdue by …` or `never`. A precise timer adds `precise` (whether an
-/// OS timer serves it). `{:#?}` puts each field on a line of its own.
+/// OS timer serves it), and one with a lateness threshold (feature `tracing`)
+/// `warn_if_late`. `{:#?}` puts each field on a line of its own.
 ///
 /// # Examples
 ///
@@ -1051,6 +1093,15 @@ impl fmt::Debug for Timer {
         #[cfg(feature = "precise")]
         if self.is_precise_mode() {
             out.field("precise", &self.is_precise());
+        }
+        #[cfg(feature = "tracing")]
+        if let Some(late_after_us) = self
+            .extras
+            .as_deref()
+            .and_then(|extras| extras.label.trace)
+            .and_then(|trace| trace.late_after_us)
+        {
+            out.field("warn_if_late", &Duration::from_micros(late_after_us));
         }
         out.field("delivered", &view.stats.delivered())
             .field("skipped", &view.stats.skipped())

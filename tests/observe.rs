@@ -1,5 +1,6 @@
 //! What a person reads about a timer in a log: its name (`TimerBuilder::name`) and the
 //! `Debug` output of `Timer`, `TimerHandle` and `TimerSet`, exact under the paused clock.
+//! (The `tracing` feature's events are tested in `tests/tracing.rs`.)
 
 mod common;
 

@@ -81,7 +81,9 @@ use queue::Queue;
 /// tick). To keep entries at 32 bytes, it does not keep its wall clock (there is no
 /// `realign` per entry: insert the entry again) nor its [name](TimerBuilder::name) (its
 /// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
-/// the whole set ([`stats`](Self::stats)). Entries have no [`TimerHandle`](crate::TimerHandle): the
+/// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
+/// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
+/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle): the
 /// set is steered by the task that owns it, for example from commands received in
 /// another branch of its `select!`.
 ///
@@ -558,6 +560,17 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// ```
     pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
         let plan = timer.plan()?;
+        #[cfg(feature = "tracing")]
+        if plan
+            .label
+            .trace
+            .is_some_and(|trace| trace.late_after_us.is_some())
+        {
+            return Err(Error::ConflictingOptions {
+                option: "warn_if_late",
+                conflicts_with: "a TimerSet entry (entries report no events)",
+            });
+        }
         #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {
