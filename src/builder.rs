@@ -1,9 +1,11 @@
 //! [`TimerBuilder`]: every way to configure and start a [`Timer`], with typed errors.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::label::Label;
 use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::Start;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
@@ -44,6 +46,9 @@ pub struct TimerBuilder {
     first_tick_at: Option<Instant>,
     align_offset: Option<Duration>,
     wall_clock: Option<Box<dyn WallClock>>,
+    name: Option<Cow<'static, str>>,
+    #[cfg(feature = "tracing")]
+    warn_if_late: Option<Duration>,
     #[cfg(feature = "precise")]
     precise: bool,
 }
@@ -60,6 +65,9 @@ impl TimerBuilder {
             first_tick_at: None,
             align_offset: None,
             wall_clock: None,
+            name: None,
+            #[cfg(feature = "tracing")]
+            warn_if_late: None,
             #[cfg(feature = "precise")]
             precise: false,
         }
@@ -349,6 +357,91 @@ impl TimerBuilder {
         self
     }
 
+    /// Names the timer (default: no name), for logs: [`Timer::name`] returns it, the
+    /// timer's `Debug` output shows it, and with the `tracing` feature its events carry it
+    /// as their `timer` field.
+    ///
+    /// A name costs the timers that have one an allocation (the box a timer keeps what only
+    /// some timers use in, which a handle or a wall-clock alignment makes too) and nothing
+    /// per tick; the timers without one, nothing. A [`TimerSet`](crate::TimerSet) entry
+    /// keeps no name: its key names it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let device = 7;
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .name(format!("poll device {device}"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(timer.name(), Some("poll device 7"));
+    /// assert!(format!("{timer:?}").starts_with(r#"Timer { name: "poll device 7", interval: 1s,"#));
+    /// # }
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Reports every tick that fires more than `threshold` after it was due as a `WARN`
+    /// event (cargo feature `tracing`; default: no threshold).
+    ///
+    /// A timer reports events once it has a name ([`name`](Self::name)) or a threshold;
+    /// others report nothing. All events have the target `kadenz`, and each carries the
+    /// timer's name as its `timer` field (absent for an unnamed timer):
+    ///
+    /// | event | level | message | fields |
+    /// |---|---|---|---|
+    /// | a tick's drift is over `threshold` | `WARN` | `tick later than its threshold` | `timer`, `drift_us`, `threshold_us`, `missed`, `skipped`, `interval_us` |
+    /// | otherwise, the policy skipped due times after a tick ([`Tick::skipped`](crate::Tick::skipped) > 0) | `INFO` | `ticks skipped` | `timer`, `drift_us`, `missed`, `skipped`, `interval_us` |
+    /// | a [`TimerHandle`](crate::TimerHandle) command, from the task that gives it | `DEBUG` | `command from a handle` | `timer`, `command` (`reset`, `reset_after`, `reset_at`, `reset_immediately`, `stop` or `set_interval`), `interval_us` |
+    ///
+    /// A tick gives at most one event (a late tick that skipped due times is one `WARN`
+    /// with its `skipped` count). The timer's own resets and stops are not reported: the
+    /// code that calls them can say so itself. Times are whole microseconds; `missed` and
+    /// `skipped` are those of the [`Tick`](crate::Tick).
+    ///
+    /// The cost: nothing for a build without the feature; with it, a timer that reports
+    /// nothing pays one branch per tick, a reporting timer a comparison or two per tick
+    /// and the event's cost (tracing's level and interest checks, then the subscriber's)
+    /// only when one is emitted. An event allocates nothing of its own. tracing's
+    /// `max_level_*` features remove the events at compile time.
+    ///
+    /// Not for [`TimerSet`](crate::TimerSet) entries, which report no events:
+    /// [`TimerSet::insert`](crate::TimerSet::insert) returns
+    /// [`Error::ConflictingOptions`] for a builder with a threshold.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut control = Timer::builder(Duration::from_millis(10))
+    ///     .name("control loop")
+    ///     .warn_if_late(Duration::from_millis(2))
+    ///     .build()
+    ///     .unwrap();
+    /// tokio::time::advance(Duration::from_millis(15)).await; // the loop was busy
+    /// // WARN kadenz: tick later than its threshold timer="control loop" drift_us=5000 ...
+    /// let tick = control.tick().await.unwrap();
+    /// assert_eq!(tick.drift(), Duration::from_millis(5));
+    /// # }
+    /// ```
+    #[cfg(feature = "tracing")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+    pub fn warn_if_late(mut self, threshold: Duration) -> Self {
+        self.warn_if_late = Some(threshold);
+        self
+    }
+
     /// Builds the timer, started unless `auto_start(false)` was set.
     ///
     /// # Errors
@@ -381,6 +474,9 @@ impl TimerBuilder {
     pub fn build(self) -> Result<Timer, Error> {
         let plan = self.plan()?;
         let mut timer = Timer::from_parts(plan.interval_us, plan.policy, plan.alignment);
+        if !plan.label.is_empty() {
+            timer.set_label(plan.label);
+        }
         #[cfg(feature = "precise")]
         if plan.precise {
             timer.make_precise();
@@ -437,6 +533,16 @@ impl TimerBuilder {
                 clock: clock.unwrap_or_else(|| Box::new(SystemClock)),
             }),
         };
+        #[cfg(feature = "tracing")]
+        let trace =
+            (self.name.is_some() || self.warn_if_late.is_some()).then(|| crate::label::Trace {
+                late_after_us: self.warn_if_late.map(crate::schedule::saturating_micros),
+            });
+        let label = Label {
+            name: self.name,
+            #[cfg(feature = "tracing")]
+            trace,
+        };
         let at = Instant::now();
         let start = match (self.first_tick_at, &alignment) {
             _ if !self.auto_start => None,
@@ -456,6 +562,7 @@ impl TimerBuilder {
             builtin: self.builtin,
             alignment,
             start,
+            label,
             #[cfg(feature = "precise")]
             precise: self.precise,
         })
@@ -470,6 +577,7 @@ pub(crate) struct Plan {
     pub(crate) alignment: Option<Alignment>,
     /// `None` for `auto_start(false)`.
     pub(crate) start: Option<Start>,
+    pub(crate) label: Label,
     #[cfg(feature = "precise")]
     pub(crate) precise: bool,
 }

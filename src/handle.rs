@@ -16,12 +16,14 @@
 //!   the timer keeps a copy of what it registered; taking commands forgets that copy,
 //!   since a handle may have taken the waker.
 
+use std::fmt;
 use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::label::Label;
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 use crate::Error;
@@ -48,11 +50,16 @@ struct Slot {
     armed: Option<Instant>,
 }
 
+/// `repr(C)` in the order rustc chose before the label came (the slot, then `pending`),
+/// so that the timer's every-poll look at `pending` compiles to the instructions it had.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Shared {
+    slot: Mutex<Slot>,
     /// A command waits in the slot. Read by the timer without the lock.
     pending: AtomicBool,
-    slot: Mutex<Slot>,
+    /// The timer's name and reporting, as it was built: for `Debug` and the events.
+    label: Label,
 }
 
 impl Shared {
@@ -75,9 +82,12 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    pub(crate) fn new(schedule: &Schedule) -> Self {
+    pub(crate) fn new(schedule: &Schedule, label: Label) -> Self {
         let owner = Owner {
-            shared: Arc::new(Shared::default()),
+            shared: Arc::new(Shared {
+                label,
+                ..Shared::default()
+            }),
             registered: None,
         };
         owner.publish(schedule);
@@ -197,15 +207,20 @@ fn apply(slot: &Slot, schedule: &mut Schedule) {
 ///
 /// Under tokio's paused clock, call a handle from tasks of the timer's runtime: a thread
 /// outside the runtime reads the real clock, not the paused one.
-#[derive(Debug, Clone)]
+///
+/// With the `tracing` feature, the handles of a timer that reports events (one with a
+/// name or a lateness threshold, see `TimerBuilder::warn_if_late`) report each command
+/// at `DEBUG`, from the task that gives it.
+#[derive(Clone)]
 pub struct TimerHandle {
     shared: Arc<Shared>,
 }
 
 impl TimerHandle {
-    /// Leaves a command for the timer. `make` runs under the lock, so that of two
-    /// handles racing, the one whose command wins also read the clock last.
-    fn command(&self, make: impl FnOnce() -> Command) {
+    /// Leaves a command for the timer (`op` names it in the event that reports it). `make`
+    /// runs under the lock, so that of two handles racing, the one whose command wins also
+    /// read the clock last.
+    fn command(&self, op: &'static str, make: impl FnOnce() -> Command) {
         let mut slot = self.shared.lock();
         let command = make();
         let interval_us = slot.interval_us.unwrap_or(slot.interval_now_us);
@@ -220,6 +235,19 @@ impl TimerHandle {
         };
         slot.command = Some(command);
         self.leave(slot, wake);
+        self.report(op, interval_us);
+    }
+
+    /// Reports a command, if the timer reports events (after the lock is released: a
+    /// subscriber may take its time).
+    #[inline]
+    fn report(&self, op: &'static str, interval_us: u64) {
+        #[cfg(feature = "tracing")]
+        if self.shared.label.trace.is_some() {
+            crate::label::command(self.shared.label.name(), op, interval_us);
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = (op, interval_us);
     }
 
     /// Marks the slot's command pending and, if `wake`, wakes the timer's task (outside
@@ -252,7 +280,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset(&self) {
-        self.command(|| {
+        self.command("reset", || {
             Command::Start(Start::After {
                 at: Instant::now(),
                 delay_us: 0,
@@ -278,7 +306,7 @@ impl TimerHandle {
     /// ```
     pub fn reset_after(&self, start_delay: Duration) {
         let delay_us = saturating_micros(start_delay);
-        self.command(|| {
+        self.command("reset_after", || {
             Command::Start(Start::After {
                 at: Instant::now(),
                 delay_us,
@@ -304,7 +332,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset_at(&self, first_tick: Instant) {
-        self.command(|| Command::Start(Start::At(first_tick)));
+        self.command("reset_at", || Command::Start(Start::At(first_tick)));
     }
 
     /// Restarts the timer with its next tick due now. As
@@ -324,7 +352,9 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn reset_immediately(&self) {
-        self.command(|| Command::Start(Start::At(Instant::now())));
+        self.command("reset_immediately", || {
+            Command::Start(Start::At(Instant::now()))
+        });
     }
 
     /// Stops the timer: receiving yields `None` until the next reset. As
@@ -346,7 +376,7 @@ impl TimerHandle {
     /// # }
     /// ```
     pub fn stop(&self) {
-        self.command(|| Command::Stop);
+        self.command("stop", || Command::Stop);
     }
 
     /// Changes the timer's interval, keeping its rhythm. As
@@ -379,6 +409,7 @@ impl TimerHandle {
         slot.interval_us = Some(interval_us);
         // The timer's next due time may move earlier; only the timer can tell.
         self.leave(slot, true);
+        self.report("set_interval", interval_us);
         Ok(())
     }
 
@@ -431,6 +462,38 @@ impl TimerHandle {
     pub fn interval(&self) -> Duration {
         let slot = self.shared.lock();
         Duration::from_micros(slot.interval_us.unwrap_or(slot.interval_now_us))
+    }
+}
+
+/// For a log line: the timer's name (if any), its interval and whether it runs, counting
+/// the commands it has not applied yet.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut timer = Timer::builder(Duration::from_millis(100)).name("watchdog").build().unwrap();
+/// let handle = timer.handle();
+/// handle.stop();
+/// assert_eq!(
+///     format!("{handle:?}"),
+///     r#"TimerHandle { name: "watchdog", interval: 100ms, running: false }"#,
+/// );
+/// # }
+/// ```
+impl fmt::Debug for TimerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("TimerHandle");
+        if let Some(name) = self.shared.label.name() {
+            out.field("name", &name);
+        }
+        out.field("interval", &self.interval())
+            .field("running", &self.is_running())
+            .finish()
     }
 }
 

@@ -15,6 +15,7 @@ mod config;
 mod error;
 mod handle;
 mod human_duration;
+mod label;
 pub mod policy;
 #[cfg(feature = "precise")]
 mod precise;

@@ -45,6 +45,11 @@ impl Tick {
         }
     }
 
+    #[cfg(feature = "tracing")]
+    pub(crate) fn drift_us(&self) -> u64 {
+        self.drift_us
+    }
+
     /// How late the tick fired: the time it was received minus the time it was due.
     ///
     /// Never negative, and a whole number of microseconds: the timer keeps time in

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::handle::Owner;
+use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::wait::{sleep_until, WheelSleep};
@@ -101,12 +102,20 @@ pub struct Timer {
 }
 
 /// The parts of a timer that only some timers need.
+///
+/// `repr(C)`, with the handles' state first: it stays at the offset it had before names
+/// came, so the handle checks of the tick path compile to the very same instructions
+/// (BENCHMARKS.md, "Observability").
 #[derive(Debug, Default)]
+#[repr(C)]
 struct Extras {
     /// The timer's side of its handles, once one was made.
     owner: Option<Owner>,
     /// The wall-clock grid of `realign` (the system clock and no offset if `None`).
     alignment: Option<Alignment>,
+    /// The name of `TimerBuilder::name` and, with the `tracing` feature, what the timer
+    /// reports.
+    label: Label,
     /// The OS timer of a precise timer.
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
@@ -420,6 +429,10 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
+            #[cfg(feature = "tracing")]
+            if self.reports() {
+                return Poll::Ready(Some(self.deliver_reported(scheduled, now)));
+            }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
     }
@@ -529,6 +542,70 @@ impl Timer {
     #[cfg(feature = "precise")]
     pub(crate) fn make_precise(&mut self) {
         self.extras.get_or_insert_with(Box::default).precise = Some(crate::precise::Precise::new());
+    }
+
+    /// Gives the timer the name and reporting of its builder (a non-empty label).
+    pub(crate) fn set_label(&mut self, label: Label) {
+        self.extras.get_or_insert_with(Box::default).label = label;
+    }
+
+    /// Whether the timer reports events (feature `tracing`): one branch on the extras
+    /// pointer for a timer without extras, one more for a timer with handles.
+    #[cfg(feature = "tracing")]
+    #[inline]
+    fn reports(&self) -> bool {
+        matches!(
+            self.extras.as_deref(),
+            Some(Extras {
+                label: Label { trace: Some(_), .. },
+                ..
+            })
+        )
+    }
+
+    /// Delivers the tick due at `scheduled` for a timer that [`reports`](Self::reports),
+    /// and reports it if it is worth it. Out of line, so that the tick path of the timers
+    /// that report nothing is the one they have without the feature.
+    #[cfg(feature = "tracing")]
+    #[inline(never)]
+    fn deliver_reported(&mut self, scheduled: Instant, now: Instant) -> Tick {
+        let tick = self.schedule.deliver(&*self.policy, scheduled, now);
+        if let Some(Extras {
+            label: Label {
+                name,
+                trace: Some(trace),
+            },
+            ..
+        }) = self.extras.as_deref()
+        {
+            if trace.wants(&tick) {
+                crate::label::tick(name.as_deref(), trace, &tick, self.schedule.interval_us);
+            }
+        }
+        tick
+    }
+
+    /// The timer's name, if its builder gave it one ([`TimerBuilder::name`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// let timer = Timer::builder(Duration::from_secs(1))
+    ///     .name("pump")
+    ///     .auto_start(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(timer.name(), Some("pump"));
+    /// assert_eq!(Timer::builder(Duration::from_secs(1)).auto_start(false).build().unwrap().name(), None);
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.label.name())
     }
 
     /// Whether the timer is precise and an OS timer serves it (cargo feature `precise`).
@@ -817,10 +894,11 @@ impl Timer {
     /// # }
     /// ```
     pub fn handle(&mut self) -> TimerHandle {
-        let extras = self.extras.get_or_insert_with(Box::default);
+        let extras: &mut Extras = self.extras.get_or_insert_with(Box::default);
+        let label = &extras.label;
         extras
             .owner
-            .get_or_insert_with(|| Owner::new(&self.schedule))
+            .get_or_insert_with(|| Owner::new(&self.schedule, label.clone()))
             .handle()
     }
 
@@ -964,13 +1042,71 @@ impl Timer {
     }
 }
 
+/// For a log line: the name (if any), interval, policy, state, when the next tick is due
+/// relative to now (read from tokio's clock), and the counters of [`Timer::stats`].
+///
+/// ```text
+/// Timer { name: "pump", interval: 100ms, policy: SkipMissedAndResync, state: running, next_tick: in 37.2ms, delivered: 12, skipped: 3, max_drift: 312.4ms }
+/// ```
+///
+/// `state` is `running`, `stopped` or `not started`; `next_tick` (only while running) is
+/// `in …`, `now`, `overdue by …` or `never`. A precise timer adds `precise` (whether an
+/// OS timer serves it), and one with a lateness threshold (feature `tracing`)
+/// `warn_if_late`. `{:#?}` puts each field on a line of its own.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::Timer;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut timer = Timer::builder(Duration::from_millis(100)).name("pump").build().unwrap();
+/// tokio::time::advance(Duration::from_millis(30)).await;
+/// assert_eq!(
+///     format!("{timer:?}"),
+///     "Timer { name: \"pump\", interval: 100ms, policy: TriggerAllMissed, state: running, \
+///      next_tick: in 70ms, delivered: 0, skipped: 0, max_drift: 0ns }",
+/// );
+/// # }
+/// ```
 impl fmt::Debug for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timer")
-            .field("interval", &self.interval())
-            .field("missed_tick_policy", &self.policy)
-            .field("state", &self.view().state)
-            .finish_non_exhaustive()
+        let view = self.view();
+        let mut out = f.debug_struct("Timer");
+        if let Some(name) = self.name() {
+            out.field("name", &name);
+        }
+        out.field("interval", &Duration::from_micros(view.interval_us))
+            .field("policy", &self.policy);
+        match view.due() {
+            Due::NotStarted => out.field("state", &format_args!("not started")),
+            Due::Stopped => out.field("state", &format_args!("stopped")),
+            Due::Never => out
+                .field("state", &format_args!("running"))
+                .field("next_tick", &format_args!("never")),
+            Due::At(due) => out
+                .field("state", &format_args!("running"))
+                .field("next_tick", &Relative::to_now(due)),
+        };
+        #[cfg(feature = "precise")]
+        if self.is_precise_mode() {
+            out.field("precise", &self.is_precise());
+        }
+        #[cfg(feature = "tracing")]
+        if let Some(late_after_us) = self
+            .extras
+            .as_deref()
+            .and_then(|extras| extras.label.trace)
+            .and_then(|trace| trace.late_after_us)
+        {
+            out.field("warn_if_late", &Duration::from_micros(late_after_us));
+        }
+        out.field("delivered", &view.stats.delivered())
+            .field("skipped", &view.stats.skipped())
+            .field("max_drift", &view.stats.max_drift())
+            .finish()
     }
 }
 

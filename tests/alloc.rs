@@ -298,6 +298,39 @@ async fn making_a_timer_allocates_nothing() {
     assert_eq!(allocations, 0, "a builder with SkipMissedAndResync");
 }
 
+/// A name (`TimerBuilder::name`) boxes the timer's extras when it is made, once, and
+/// nothing after that: late and skipped ticks allocate nothing, and with the `tracing`
+/// feature neither do the events a threshold of zero makes of every late tick (no
+/// subscriber listens in this test; what a subscriber allocates is its own).
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_name_allocates_once_and_nothing_per_tick() {
+    fn named(policy: impl MissedTickPolicy) -> Timer {
+        let builder = Timer::builder(INTERVAL)
+            .name("named")
+            .missed_tick_policy(policy);
+        #[cfg(feature = "tracing")]
+        let builder = builder.warn_if_late(Duration::ZERO);
+        builder.build().unwrap()
+    }
+    let allocations = allocations_in(async { drop(named(TriggerAllMissed)) }).await;
+    assert_eq!(allocations, 1, "the extras box, with the name in it");
+
+    for (policy, mut timer) in [
+        ("TriggerAllMissed", named(TriggerAllMissed)),
+        ("SkipMissedAndResync", named(SkipMissedAndResync)),
+    ] {
+        overdue_ticks(&mut timer, 5, policy).await; // warm-up
+        let mut ticks = 0;
+        let allocations =
+            allocations_in(async { ticks = overdue_ticks(&mut timer, 100, policy).await }).await;
+        assert!(ticks >= 100, "{policy}: only {ticks} ticks");
+        assert_eq!(
+            allocations, 0,
+            "{policy}: {allocations} allocations in {ticks} late ticks of a named timer"
+        );
+    }
+}
+
 /// A timer with handles: kicks from a handle (a restart, an earlier restart that wakes
 /// the task, a new interval) and the ticks after them allocate nothing. The shared state
 /// is made once, by `handle()`; a waker is an `Arc` clone, not an allocation.

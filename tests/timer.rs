@@ -692,11 +692,13 @@ async fn debug_output_names_interval_policy_and_state() {
     let mut timer = Timer::builder(ms(5)).auto_start(false).build().unwrap();
     assert_eq!(
         format!("{timer:?}"),
-        "Timer { interval: 5ms, missed_tick_policy: TriggerAllMissed, state: NotStarted, .. }"
+        "Timer { interval: 5ms, policy: TriggerAllMissed, state: not started, delivered: 0, \
+         skipped: 0, max_drift: 0ns }"
     );
     timer.stop();
     assert_eq!(
         format!("{timer:?}"),
-        "Timer { interval: 5ms, missed_tick_policy: TriggerAllMissed, state: Stopped, .. }"
+        "Timer { interval: 5ms, policy: TriggerAllMissed, state: stopped, delivered: 0, \
+         skipped: 0, max_drift: 0ns }"
     );
 }

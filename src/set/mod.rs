@@ -28,6 +28,7 @@ use std::time::Duration;
 use hashbrown::HashTable;
 use tokio::time::Instant;
 
+use crate::label::Relative;
 use crate::schedule::{saturating_micros, Schedule, Start};
 use crate::wait::{sleep_until, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
@@ -78,9 +79,11 @@ use queue::Queue;
 /// [`first_tick_at`](TimerBuilder::first_tick_at) and
 /// [`align_to_wall_clock`](TimerBuilder::align_to_wall_clock) (which place its first
 /// tick). To keep entries at 32 bytes, it does not keep its wall clock (there is no
-/// `realign` per entry: insert the entry again), and the counters of
-/// [`Timer::stats`](crate::Timer::stats) are kept for the whole set
-/// ([`stats`](Self::stats)). Entries have no [`TimerHandle`](crate::TimerHandle): the
+/// `realign` per entry: insert the entry again) nor its [name](TimerBuilder::name) (its
+/// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
+/// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
+/// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
+/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle): the
 /// set is steered by the task that owns it, for example from commands received in
 /// another branch of its `select!`.
 ///
@@ -411,6 +414,25 @@ impl<K> TimerSet<K> {
         }
     }
 
+    /// The earliest due time of all entries, for `Debug` (`&self`): the top of the
+    /// queue's near heap if there is one and it is current (every entry with a due time
+    /// has an item, and the near heap's are the earliest), else a pass over the entries.
+    fn earliest_due(&self) -> Option<u64> {
+        if self.due_entries == 0 {
+            return None;
+        }
+        if let Some(top) = self.queue.first().filter(|&top| self.is_current(top)) {
+            return Some(top.due);
+        }
+        self.slots
+            .iter()
+            .filter_map(|slot| match slot {
+                Slot::Occupied { entry, .. } => entry.due(),
+                Slot::Vacant { .. } => None,
+            })
+            .min()
+    }
+
     /// Whether a queued item is the due time of its entry now (else it was left behind).
     fn is_current(&self, item: Item) -> bool {
         self.entry(item.slot)
@@ -538,6 +560,17 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// ```
     pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
         let plan = timer.plan()?;
+        #[cfg(feature = "tracing")]
+        if plan
+            .label
+            .trace
+            .is_some_and(|trace| trace.late_after_us.is_some())
+        {
+            return Err(Error::ConflictingOptions {
+                option: "warn_if_late",
+                conflicts_with: "a TimerSet entry (entries report no events)",
+            });
+        }
         #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {
@@ -1080,14 +1113,51 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
 // The set never pins what it holds (its `Sleep` is boxed), whatever the key.
 impl<K> Unpin for TimerSet<K> {}
 
+/// For a log line: the number of entries, how many of them have a tick to come, when the
+/// earliest is due relative to now (read from tokio's clock), the number of distinct
+/// policies, and the counters of [`TimerSet::stats`]. The keys are not shown (they need
+/// not be `Debug`).
+///
+/// ```text
+/// TimerSet { len: 300, running: 298, next_tick: in 1.2ms, policies: 2, delivered: 52113, skipped: 4, max_drift: 3.1ms }
+/// ```
+///
+/// Finding the earliest due time takes a look at the top of the set's queue, and a pass
+/// over the entries when that top is a due time some change left behind, or when a large
+/// set has not sorted its next due times yet.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::{Timer, TimerSet};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut timers = TimerSet::new();
+/// timers.insert("pump", Timer::builder(Duration::from_millis(100))).unwrap();
+/// timers.insert("valve", Timer::builder(Duration::from_millis(250))).unwrap();
+/// timers.stop(&"valve");
+/// assert_eq!(
+///     format!("{timers:?}"),
+///     "TimerSet { len: 2, running: 1, next_tick: in 100ms, policies: 1, delivered: 0, \
+///      skipped: 0, max_drift: 0ns }",
+/// );
+/// # }
+/// ```
 impl<K> fmt::Debug for TimerSet<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TimerSet")
-            .field("len", &self.len)
-            .field("running", &self.due_entries)
-            .field("policies", &self.policies.len())
-            .field("stats", &self.stats)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("TimerSet");
+        out.field("len", &self.len)
+            .field("running", &self.due_entries);
+        if let Some(due) = self.earliest_due() {
+            out.field("next_tick", &Relative::to_now(due_instant(self.epoch, due)));
+        }
+        out.field("policies", &self.policies.len())
+            .field("delivered", &self.stats.delivered())
+            .field("skipped", &self.stats.skipped())
+            .field("max_drift", &self.stats.max_drift())
+            .finish()
     }
 }
 

@@ -127,6 +127,12 @@ impl Queue {
         }
     }
 
+    /// The earliest item if it is in the near heap, without pouring a bucket (for
+    /// `&self`); `None` if the near heap is empty.
+    pub(super) fn first(&self) -> Option<Item> {
+        self.near.peek()
+    }
+
     /// Removes the item [`peek`](Self::peek) returned.
     pub(super) fn pop(&mut self) {
         self.near.pop();

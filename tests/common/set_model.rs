@@ -492,7 +492,9 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
 fn not_started(timer: &Timer) -> bool {
     // Neither running nor stopped by the runner: a timer built with auto_start(false)
     // starts at its first poll, as the set's entry does.
-    !timer.is_running() && timer.deadline().is_none() && format!("{timer:?}").contains("NotStarted")
+    !timer.is_running()
+        && timer.deadline().is_none()
+        && format!("{timer:?}").contains("state: not started")
 }
 
 fn poll_timer(timer: &mut Timer) -> Option<Option<Tick>> {

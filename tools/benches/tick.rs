@@ -62,8 +62,13 @@ async fn tokio_interval() -> Interval {
 // ticks.
 
 fn overdue_kadenz(n: u64) -> Duration {
+    overdue(n, || Timer::periodic(PERIOD))
+}
+
+/// `n` overdue ticks of the timer `make` makes.
+fn overdue(n: u64, make: fn() -> Timer) -> Duration {
     paused_runtime().block_on(async {
-        let mut timer = Timer::periodic(PERIOD);
+        let mut timer = make();
         advance(periods(n)).await;
         let start = StdInstant::now();
         for _ in 0..n {
@@ -122,8 +127,13 @@ fn due_tokio(n: u64) -> Duration {
 // (without the operating system's sleep).
 
 fn wait_kadenz(n: u64) -> Duration {
+    wait(n, || Timer::periodic(PERIOD))
+}
+
+/// `n` waited-for ticks of the timer `make` makes.
+fn wait(n: u64, make: fn() -> Timer) -> Duration {
     paused_runtime().block_on(async {
-        let mut timer = Timer::periodic(PERIOD);
+        let mut timer = make();
         // The first wait boxes the timer's `Sleep`; tokio's is boxed before timing too.
         timer.tick().await;
         let start = StdInstant::now();
@@ -145,6 +155,47 @@ fn wait_tokio(n: u64) -> Duration {
     })
 }
 
+// --- a timer that reports events (feature `tracing`) -----------------------------------
+//
+// A named timer with a lateness threshold it never crosses (an hour): every tick goes
+// through the reporting checks and none emits an event. The ratio is against the plain
+// timer of the same build (`cargo bench -p kadenz-tools --features tracing --bench tick
+// -- --ab 41 reporting`). (Without the feature, the plain timer's tick is the very code
+// it was before the feature existed: BENCHMARKS.md, "Observability".)
+
+#[cfg(feature = "tracing")]
+fn reporting() -> Timer {
+    Timer::builder(PERIOD)
+        .name("bench")
+        .warn_if_late(Duration::from_secs(3600))
+        .build()
+        .expect("a valid timer")
+}
+
+#[cfg(feature = "tracing")]
+fn overdue_reporting(n: u64) -> Duration {
+    overdue(n, reporting)
+}
+
+#[cfg(feature = "tracing")]
+fn wait_reporting(n: u64) -> Duration {
+    wait(n, reporting)
+}
+
+#[cfg(feature = "tracing")]
+const REPORTING: &[Case] = &[
+    Case {
+        group: "reporting_overdue",
+        members: &[("reporting", overdue_reporting), ("plain", overdue_kadenz)],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "reporting_wait",
+        members: &[("reporting", wait_reporting), ("plain", wait_kadenz)],
+        ab_ops: 30_000,
+    },
+];
+
 const CASES: &[Case] = &[
     Case {
         group: "tick_overdue",
@@ -164,5 +215,14 @@ const CASES: &[Case] = &[
 ];
 
 fn main() {
+    #[cfg(not(feature = "tracing"))]
     common::main(CASES);
+    #[cfg(feature = "tracing")]
+    common::main(
+        &CASES
+            .iter()
+            .chain(REPORTING)
+            .map(|case| Case { ..*case })
+            .collect::<Vec<_>>(),
+    );
 }
