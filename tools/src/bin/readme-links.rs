@@ -18,9 +18,10 @@
 //! 3. checks every docs.rs page the README names against the same pages;
 //! 4. writes `docs/rustdoc-links.md`, which `src/lib.rs` includes before the README: the
 //!    same labels as intra-doc links (`[Timer::tick]: Timer::tick`), which rustdoc takes
-//!    because the first definition of a label wins. Items that the default documentation
-//!    build does not have (behind a cargo feature, or of a dependency's feature kadenz
-//!    does not turn on) stay docs.rs links in rustdoc too, or that build would fail.
+//!    because the first definition of a label wins. Items behind a cargo feature stay
+//!    docs.rs links in rustdoc too (the default documentation build would fail on them),
+//!    and so do items of other crates (a `--no-deps` build would print their paths as
+//!    the links' targets); the prelude names them in comments.
 //!
 //! Running it again changes nothing. `tests/readme.rs` fails on a link it would convert.
 
@@ -84,7 +85,8 @@ fn write_if_changed(path: &Path, contents: &str) {
 /// Where a label of the README points, once converted.
 struct Target {
     url: String,
-    /// The intra-doc path for rustdoc, if the default documentation build has the item.
+    /// The intra-doc path for rustdoc: for an item of this crate that its default
+    /// documentation build has.
     intra_doc: Option<String>,
 }
 
