@@ -2,7 +2,7 @@
 //!
 //! A policy answers one question: a tick that was due at `scheduled` is being delivered at
 //! `now`; when is the next one due? All three inputs and the answer are integer
-//! microseconds on the timer's own time line. This example runs two policies:
+//! microseconds on the timer's own time line. This example runs three policies:
 //!
 //! 1. `WaitOneMoreSecond`, exactly as the frequenz-channels documentation defines it:
 //!    `next = scheduled + interval + 1 s`. Its description talks about missed ticks, but
@@ -15,6 +15,12 @@
 //!    device just as it recovers. This policy instead backs off after a late tick, longer
 //!    the later it was, up to a cap, and stays on the normal schedule otherwise. See its
 //!    documentation below for the exact rule.
+//!
+//! 3. `BoundedCatchUp`, for a counter that should make up for a short stall but not flood
+//!    its receiver after a long one: it replays at most `N` of the missed ticks (the
+//!    latest), drops the older ones, and stays on the original grid. `N = 0` is
+//!    `SkipMissedAndResync`, no bound is `TriggerAllMissed` (the README's "Choosing a
+//!    policy" has it too, tested under the paused clock).
 //!
 //! Run it with:
 //!
@@ -88,11 +94,36 @@ impl MissedTickPolicy for CappedBackoff {
     }
 }
 
+/// Replays at most `max_replayed` of the due times missed in a stall (the latest ones),
+/// drops the older ones, and stays on the original grid.
+///
+/// When a tick is received, `missed = (now - scheduled) / interval` due times have come
+/// since it was due. The next tick is the first of the last `max_replayed` of them (or the
+/// next due time, if there are no more than that): `scheduled + (dropped + 1) × interval`
+/// with `dropped = missed - max_replayed` (0 if negative). A replayed tick then finds
+/// fewer than `max_replayed` due times come since it and drops none, so a burst is at most
+/// `max_replayed` ticks after the late one; no memory is needed.
+#[derive(Debug, Clone, Copy)]
+struct BoundedCatchUp {
+    max_replayed: u64,
+}
+
+impl MissedTickPolicy for BoundedCatchUp {
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        let missed = now.saturating_sub(scheduled_tick_time) / interval.max(1);
+        let dropped = missed.saturating_sub(self.max_replayed);
+        let jump = interval.saturating_mul(dropped.saturating_add(1));
+        scheduled_tick_time.saturating_add(jump)
+    }
+}
+
 #[tokio::main]
 async fn main() {
     wait_one_more_second().await;
     println!();
     capped_backoff().await;
+    println!();
+    bounded_catch_up().await;
 }
 
 async fn wait_one_more_second() {
@@ -160,5 +191,40 @@ async fn capped_backoff() {
         "With TriggerAllMissed, the longest hang would have been followed by a burst of \
          {} polls.",
         most_missed + 1
+    );
+}
+
+async fn bounded_catch_up() {
+    const INTERVAL: Duration = Duration::from_millis(50);
+    const MAX_REPLAYED: u64 = 2;
+    // Mostly quick work, once a stall of 7 intervals and more.
+    const WORK_MS: [u64; 8] = [5, 5, 370, 5, 5, 5, 5, 5];
+
+    println!(
+        "== BoundedCatchUp, interval {} ms, at most {MAX_REPLAYED} replayed ticks ==",
+        INTERVAL.as_millis()
+    );
+    let mut timer = Timer::new(
+        INTERVAL,
+        BoundedCatchUp {
+            max_replayed: MAX_REPLAYED,
+        },
+    );
+    let start = timer.deadline().expect("a new timer is running") - timer.interval();
+    println!("tick   due at   fired at      drift   skipped");
+    for (n, work_ms) in (1..).zip(WORK_MS) {
+        let tick = timer.tick().await.expect("the timer is never stopped");
+        println!(
+            "{n:>4} {:>6} ms {:>7} ms {:>7} µs {:>9}",
+            (tick.scheduled() - start).as_millis(),
+            (tick.fired_at() - start).as_millis(),
+            tick.drift().as_micros(),
+            tick.skipped(),
+        );
+        tokio::time::sleep(Duration::from_millis(work_ms)).await;
+    }
+    println!(
+        "After the stall: the late tick, at most {MAX_REPLAYED} replayed at once, then the \
+         grid; TriggerAllMissed would have replayed every missed one."
     );
 }

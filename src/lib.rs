@@ -4,6 +4,10 @@
 // pictures by `cargo run --example timeline`): of two definitions of a name, the first
 // wins (CommonMark).
 #![doc = include_str!("../docs/timelines.md")]
+// Likewise the README's links to the API: docs.rs pages in README.md, which work on the
+// repository page and on the registry; intra-doc links for rustdoc, defined first in
+// docs/rustdoc-links.md (written by the `readme-links` tool, CONTRIBUTING.md).
+#![doc = include_str!("../docs/rustdoc-links.md")]
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -19,6 +19,24 @@
 //! delivered and `now`. The timer guarantees `now >= scheduled_tick_time` and
 //! `interval >= 1`. Arithmetic saturates at `u64::MAX`: it never wraps or panics.
 //!
+//! # Choosing a policy
+//!
+//! Ask what the job needs after a stall, when several due times went by unseen:
+//!
+//! - every interval accounted for (counters, resampling): [`TriggerAllMissed`], which
+//!   replays all of them in a burst. Not for ticks that send requests: after a 10 s stall a
+//!   100 ms loop sends 100 at once, as tokio's default `MissedTickBehavior::Burst` does;
+//! - one fresh reading, then the usual rhythm (polling devices): [`SkipMissedAndResync`];
+//! - a whole interval between two ticks, whatever happens (rate limits, devices that need
+//!   a pause): [`SkipMissedAndDrift`], with a delay tolerance to keep the phase through
+//!   jitter;
+//! - to hear that nothing happened for an interval (watchdogs):
+//!   [`Timer::timeout`](crate::Timer::timeout), reset on every event;
+//! - the last few missed ticks, not all of them: a policy of your own. The crate
+//!   documentation's [guide](crate#choosing-a-policy) has one that replays at most `N`
+//!   ticks and then resyncs, tested under the paused clock, and
+//!   `examples/custom_policy.rs` runs it.
+//!
 //! # Writing a policy
 //!
 //! A policy is any `Send + Sync + Debug + 'static` type that implements
