@@ -9,29 +9,9 @@ mod common;
 
 #[cfg(feature = "precise")]
 use common::model::run_timer;
-use common::model::{run, Control, Op, Policy, Start};
+use common::model::{run, Op, Policy, Start};
+use common::strategies::{control, interval, policy, start};
 use proptest::prelude::*;
-
-fn policy() -> impl Strategy<Value = Policy> {
-    prop_oneof![
-        Just(Policy::TriggerAllMissed),
-        Just(Policy::SkipMissedAndResync),
-        Just(Policy::SkipMissedAndDrift { tolerance: 0 }),
-        Just(Policy::Timeout),
-        (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
-    ]
-}
-
-fn control() -> impl Strategy<Value = Control> {
-    prop_oneof![
-        2 => Just(Control::Reset),
-        2 => (0..20_000u64).prop_map(Control::ResetAfter),
-        2 => (-20_000..20_000i64).prop_map(Control::ResetAt),
-        1 => Just(Control::ResetImmediately),
-        2 => prop_oneof![0..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)].prop_map(Control::SetInterval),
-        2 => Just(Control::Stop),
-    ]
-}
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -43,21 +23,6 @@ fn op() -> impl Strategy<Value = Op> {
         3 => control().prop_map(Op::Timer),
         2 => control().prop_map(Op::Handle),
     ]
-}
-
-fn start() -> impl Strategy<Value = Start> {
-    prop_oneof![
-        Just(Start::Later),
-        (0..5_000u64).prop_map(Start::Delay),
-        (0..5_000u64).prop_map(Start::TickAtStartAfter),
-        (-5_000..5_000i64).prop_map(Start::FirstTickAt),
-    ]
-}
-
-/// Interval and start delay, in µs: mostly sub-millisecond and millisecond scales,
-/// where the wheel's rounding matters most.
-fn interval() -> impl Strategy<Value = u64> {
-    prop_oneof![1..2_000u64, 1..50u64, (1..20u64).prop_map(|ms| ms * 1000)]
 }
 
 proptest! {

@@ -6,44 +6,11 @@
 
 mod common;
 
-use common::model::{Control, Policy, Start};
 #[cfg(feature = "precise")]
 use common::set_model::run_set_with;
 use common::set_model::{run_set, run_side_by_side, SetOp};
+use common::strategies::{control, interval, policy, start};
 use proptest::prelude::*;
-
-fn policy() -> impl Strategy<Value = Policy> {
-    prop_oneof![
-        Just(Policy::TriggerAllMissed),
-        Just(Policy::SkipMissedAndResync),
-        Just(Policy::Timeout),
-        (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
-    ]
-}
-
-fn start() -> impl Strategy<Value = Start> {
-    prop_oneof![
-        Just(Start::Later),
-        (0..5_000u64).prop_map(Start::Delay),
-        (0..5_000u64).prop_map(Start::TickAtStartAfter),
-        (-5_000..5_000i64).prop_map(Start::FirstTickAt),
-    ]
-}
-
-fn interval() -> impl Strategy<Value = u64> {
-    prop_oneof![1..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)]
-}
-
-fn control() -> impl Strategy<Value = Control> {
-    prop_oneof![
-        2 => Just(Control::Reset),
-        2 => (0..20_000u64).prop_map(Control::ResetAfter),
-        2 => (-20_000..20_000i64).prop_map(Control::ResetAt),
-        1 => Just(Control::ResetImmediately),
-        2 => prop_oneof![0..3_000u64, (1..20u64).prop_map(|ms| ms * 1000)].prop_map(Control::SetInterval),
-        2 => Just(Control::Stop),
-    ]
-}
 
 fn key() -> impl Strategy<Value = u8> {
     0..5u8

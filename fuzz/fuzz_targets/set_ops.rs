@@ -13,74 +13,14 @@ mod model;
 #[allow(dead_code)]
 mod set_model;
 
+#[path = "bytes.rs"]
+mod bytes;
+
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use model::{Control, Policy, Start};
 use set_model::{run_set, run_side_by_side, SetOp};
 
 const MAX_OPS: usize = 256;
-
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        let (&first, rest) = self.0.split_first().unwrap_or((&0, &[]));
-        self.0 = rest;
-        first
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
-    }
-
-    fn offset(&mut self) -> i64 {
-        i64::from(i16::from_le_bytes([self.u8(), self.u8()]))
-    }
-
-    fn key(&mut self) -> u8 {
-        self.u8() % 8
-    }
-
-    fn policy(&mut self) -> Policy {
-        match self.u8() % 4 {
-            0 => Policy::TriggerAllMissed,
-            1 => Policy::SkipMissedAndResync,
-            2 => Policy::Timeout,
-            _ => Policy::SkipMissedAndDrift {
-                tolerance: u64::from(self.u16()),
-            },
-        }
-    }
-
-    fn interval(&mut self) -> u64 {
-        let raw = u64::from(self.u16());
-        if self.u8() % 2 == 0 {
-            raw % 20_000 + 1
-        } else {
-            (raw % 1_000 + 1) * 1000
-        }
-    }
-
-    fn start(&mut self) -> Start {
-        match self.u8() % 4 {
-            0 => Start::Later,
-            1 => Start::Delay(u64::from(self.u16())),
-            2 => Start::TickAtStartAfter(u64::from(self.u16())),
-            _ => Start::FirstTickAt(self.offset()),
-        }
-    }
-
-    fn control(&mut self) -> Control {
-        match self.u8() % 7 {
-            0 => Control::Reset,
-            1 => Control::ResetAfter(u64::from(self.u16())),
-            2 => Control::ResetAt(self.offset()),
-            3 => Control::ResetImmediately,
-            4 => Control::SetInterval(u64::from(self.u16())),
-            5 => Control::SetInterval(u64::from(self.u8() % 20 + 1) * 1000),
-            _ => Control::Stop,
-        }
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
@@ -93,11 +33,14 @@ fuzz_target!(|data: &[u8]| {
             4 => SetOp::Stream,
             5 => SetOp::PollOnce,
             6 => {
-                let key = bytes.key();
+                let key = bytes.u8() % 8;
                 SetOp::Insert(key, bytes.interval(), bytes.policy(), bytes.start())
             }
-            7 => SetOp::Remove(bytes.key()),
-            _ => SetOp::Control(bytes.key(), bytes.control()),
+            7 => SetOp::Remove(bytes.u8() % 8),
+            _ => {
+                let key = bytes.u8() % 8;
+                SetOp::Control(key, bytes.control())
+            }
         });
     }
     if let Err(difference) = run_set(&ops) {

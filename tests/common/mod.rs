@@ -3,6 +3,7 @@
 
 pub mod model;
 pub mod set_model;
+pub mod strategies;
 
 #[allow(unused_imports)] // not every test binary polls by hand
 pub use model::noop_waker;

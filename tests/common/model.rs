@@ -355,7 +355,7 @@ pub fn instant(t0: Instant, us: u64) -> Instant {
     t0 + Duration::from_micros(us)
 }
 
-fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
+pub fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
     match control {
         Control::Reset => timer.reset(),
         Control::ResetAfter(us) => timer.reset_after(Duration::from_micros(us)),

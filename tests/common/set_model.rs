@@ -23,7 +23,10 @@ use futures_core::Stream;
 use kadenz::{Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
-use super::model::{builder, instant, noop_waker, Control, Model, Policy, SeenTick, Start, State};
+use super::model::{
+    builder, control as timer_control, instant, noop_waker, Control, Model, Policy, SeenTick,
+    Start, State,
+};
 
 /// An operation on a set (keys are small numbers).
 #[derive(Debug, Clone, Copy)]
@@ -415,7 +418,7 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                 SetOp::Control(key, c) => {
                     let found = control(&mut set, key, c, t0, now);
                     if let Some(timer) = lone.get_mut(&key) {
-                        lone_control(timer, c, t0, now);
+                        timer_control(timer, c, t0, now);
                     }
                     if found != lone.contains_key(&key) {
                         return fail("found differs".into());
@@ -503,18 +506,5 @@ fn poll_timer(timer: &mut Timer) -> Option<Option<Tick>> {
     match timer.poll_tick(&mut cx) {
         Poll::Ready(tick) => Some(tick),
         Poll::Pending => None,
-    }
-}
-
-fn lone_control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
-    match control {
-        Control::Reset => timer.reset(),
-        Control::ResetAfter(us) => timer.reset_after(Duration::from_micros(us)),
-        Control::ResetAt(offset) => timer.reset_at(instant(t0, now.saturating_add_signed(offset))),
-        Control::ResetImmediately => timer.reset_immediately(),
-        Control::SetInterval(us) => {
-            let _ = timer.set_interval(Duration::from_micros(us));
-        }
-        Control::Stop => timer.stop(),
     }
 }
