@@ -20,6 +20,8 @@ use crate::{Error, Timer, TimerBuilder};
 /// tick_at_start = false                       # default: false
 /// align_to_wall_clock = "0s"                  # the offset; default: absent, no alignment
 /// precise = false                             # default: false
+/// name = "pump"                               # default: absent
+/// warn_if_late = "5ms"                        # default: absent (cargo feature `tracing`)
 /// ```
 ///
 /// | field | type | default | builder method |
@@ -30,11 +32,12 @@ use crate::{Error, Timer, TimerBuilder};
 /// | `tick_at_start` | bool | `false` | [`tick_at_start`](TimerBuilder::tick_at_start) |
 /// | `align_to_wall_clock` | duration, or absent | absent (`None`) | [`align_to_wall_clock`](TimerBuilder::align_to_wall_clock), with this offset |
 /// | `precise` | bool | `false` | `precise` (cargo feature `precise`) |
+/// | `name` | string, or absent | absent (`None`) | [`name`](TimerBuilder::name) |
+/// | `warn_if_late` | duration, or absent | absent (`None`) | `warn_if_late` (cargo feature `tracing`) |
 ///
 /// Field names are snake_case, and a field that is not in this table is an error (a
-/// misspelt `start_dealy` is not silently ignored). Serializing writes every field but an
-/// absent `align_to_wall_clock`, and what is written reads back to the same
-/// configuration.
+/// misspelt `start_dealy` is not silently ignored). Serializing writes every field but the
+/// absent optional ones, and what is written reads back to the same configuration.
 ///
 /// [`builder`](Self::builder) turns the configuration into a [`TimerBuilder`], for a
 /// [`Timer`] or an entry of a [`TimerSet`](crate::TimerSet); [`build`](Self::build)
@@ -135,6 +138,28 @@ pub struct TimerConfig {
     /// needs the cargo feature `precise` (see [`TimerConfig`]).
     #[cfg_attr(feature = "serde", serde(default))]
     pub precise: bool,
+
+    /// The timer's name, shown by its `Debug` output and in its tracing events (default:
+    /// `None`); see [`TimerBuilder::name`]. A [`TimerSet`](crate::TimerSet) entry is
+    /// named by its key instead.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub name: Option<String>,
+
+    /// `Some(threshold)`: a tick later than this is reported as a tracing event (default:
+    /// `None`); needs the cargo feature `tracing` (`TimerBuilder::warn_if_late`), and a
+    /// lone timer (a [`TimerSet`](crate::TimerSet) refuses it).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            with = "serde_impls::optional_duration",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
+    pub warn_if_late: Option<Duration>,
 }
 
 impl TimerConfig {
@@ -163,6 +188,8 @@ impl TimerConfig {
             tick_at_start: false,
             align_to_wall_clock: None,
             precise: false,
+            name: None,
+            warn_if_late: None,
         }
     }
 
@@ -174,8 +201,9 @@ impl TimerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::FeatureNotEnabled`]: `precise` is `true`, and kadenz is built without the
-    /// `precise` feature. Everything else is checked by [`TimerBuilder::build`], as for a
+    /// [`Error::FeatureNotEnabled`]: `precise` is `true` and kadenz is built without the
+    /// `precise` feature, or `warn_if_late` is set and kadenz is built without the
+    /// `tracing` feature. Everything else is checked by [`TimerBuilder::build`], as for a
     /// builder made by hand.
     ///
     /// # Examples
@@ -227,6 +255,20 @@ impl TimerConfig {
             return Err(Error::FeatureNotEnabled {
                 option: "precise = true",
                 feature: "precise",
+            });
+        }
+        if let Some(name) = &self.name {
+            builder = builder.name(name.clone());
+        }
+        #[cfg(feature = "tracing")]
+        if let Some(threshold) = self.warn_if_late {
+            builder = builder.warn_if_late(threshold);
+        }
+        #[cfg(not(feature = "tracing"))]
+        if self.warn_if_late.is_some() {
+            return Err(Error::FeatureNotEnabled {
+                option: "warn_if_late",
+                feature: "tracing",
             });
         }
         Ok(builder)

@@ -441,6 +441,25 @@ fn a_configured_builder_is_a_builder() {
     );
 }
 
+/// The name reaches the timer; a lateness threshold needs the `tracing` feature.
+#[tokio::test(start_paused = true)]
+async fn name_and_warn_if_late_reach_the_timer() {
+    let mut config = TimerConfig::new(ms(100));
+    config.name = Some("pump".to_owned());
+    assert_eq!(config.build().unwrap().name(), Some("pump"));
+    config.warn_if_late = Some(ms(5));
+    #[cfg(feature = "tracing")]
+    assert!(format!("{:?}", config.build().unwrap()).contains("warn_if_late: 5ms"));
+    #[cfg(not(feature = "tracing"))]
+    assert_eq!(
+        config.build().unwrap_err(),
+        Error::FeatureNotEnabled {
+            option: "warn_if_late",
+            feature: "tracing"
+        }
+    );
+}
+
 #[cfg(not(feature = "precise"))]
 #[test]
 fn precise_without_the_feature_is_an_error() {
@@ -606,16 +625,22 @@ policy = 5"#,
             any::<bool>(),
             prop::option::of(duration()),
             any::<bool>(),
+            prop::option::of("[a-z0-9 _\\-\"']{0,12}"),
+            prop::option::of(duration()),
         )
-            .prop_map(|(interval, policy, delay, tick_at_start, align, precise)| {
-                let mut config = TimerConfig::new(interval);
-                config.policy = policy;
-                config.start_delay = delay;
-                config.tick_at_start = tick_at_start;
-                config.align_to_wall_clock = align;
-                config.precise = precise;
-                config
-            })
+            .prop_map(
+                |(interval, policy, delay, tick_at_start, align, precise, name, late)| {
+                    let mut config = TimerConfig::new(interval);
+                    config.policy = policy;
+                    config.start_delay = delay;
+                    config.tick_at_start = tick_at_start;
+                    config.align_to_wall_clock = align;
+                    config.precise = precise;
+                    config.name = name;
+                    config.warn_if_late = late;
+                    config
+                },
+            )
     }
 
     proptest! {
