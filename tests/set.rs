@@ -457,3 +457,85 @@ async fn a_large_set_ticks_every_entry_on_its_grid() {
         assert_eq!(u128::from(counts[key as usize]), due_by_end, "entry {key}");
     }
 }
+
+/// A key whose `clone` panics while a tick is delivered leaves the set as it was: the
+/// entry keeps its tick, which the next poll delivers.
+#[tokio::test(start_paused = true)]
+async fn a_key_whose_clone_panics_loses_no_tick() {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PANIC_ON_CLONE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[derive(Debug, PartialEq, Eq, Hash)]
+    struct Key(u8);
+    impl Clone for Key {
+        fn clone(&self) -> Self {
+            if PANIC_ON_CLONE.with(|p| p.replace(false)) {
+                panic!("clone failed");
+            }
+            Key(self.0)
+        }
+    }
+
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert(Key(1), Timer::builder(ms(10))).unwrap();
+    advance(ms(10)).await;
+    PANIC_ON_CLONE.with(|p| p.set(true));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut set)));
+    assert!(panicked.is_err());
+    assert!(set.is_running(&Key(1)));
+    assert_eq!(next_of(&mut set, t0).await, (Key(1), 10, 0, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, (Key(1), 20, 0, 0, 0));
+    set.stop(&Key(1)); // the count of entries with a due time is still right
+    assert!(poll_once(&mut set).is_pending());
+}
+
+/// A poll drops a bounded number of the items that changes left behind, then yields
+/// (waking its task to come back), so a million watchdogs reset at once cannot hold a
+/// runtime thread for long; every entry still ticks once, on time.
+#[tokio::test(start_paused = true)]
+async fn dropping_what_changes_left_behind_yields() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    const ENTRIES: u32 = 10_000;
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    for key in 0..ENTRIES {
+        set.insert(key, Timer::builder(ms(100))).unwrap();
+    }
+    advance(ms(50)).await;
+    for key in 0..ENTRIES {
+        set.reset(&key); // due at 150 ms now; the items for 100 ms are left behind
+    }
+    advance(ms(50)).await;
+    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(count.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut pendings = 0;
+    while set.poll_next(&mut cx).is_pending() {
+        pendings += 1;
+        assert!(pendings < 10, "never got past what was left behind");
+        if count.0.load(Ordering::Relaxed) < pendings {
+            break; // waiting on the wheel for 150 ms: no self-wake
+        }
+    }
+    assert!(pendings >= 2, "{pendings} polls dropped 10,000 items");
+    let mut seen = 0;
+    while seen < ENTRIES {
+        let (_, tick) = set.next().await;
+        assert_eq!(tick.scheduled(), t0 + ms(150));
+        seen += 1;
+    }
+}

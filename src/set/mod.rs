@@ -71,6 +71,12 @@ use queue::Queue;
 /// combinators keep it). Changing the set needs `&mut`, so in a `select!` loop the set is
 /// polled again after every change made in another branch.
 ///
+/// A change wakes no task: the set takes it into account at its next poll. So the task
+/// that changes the set should be the one that polls it (as in a `select!` loop). A set
+/// shared behind a mutex, polled by one task and changed by another, may sleep past a
+/// tick a change moved earlier, until the wake-up it was already waiting for: send the
+/// changes to the polling task instead (a channel in its `select!`).
+///
 /// # What an entry keeps
 ///
 /// An entry takes every option of [`TimerBuilder`]: interval, policy, start delay,
@@ -156,6 +162,9 @@ enum Slot<K> {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Items left behind by changes that one poll drops before it yields (about 50 µs).
+const STALE_PER_POLL: usize = 4096;
 
 /// How a change placed an entry's tick, for what the set's `Sleep` may do about it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -470,10 +479,12 @@ impl<K> TimerSet<K> {
         }
     }
 
-    /// Rebuilds the queue from the entries once the items left behind outnumber the live
-    /// ones: memory stays within about twice the entries, at O(1) amortized per change.
+    /// Rebuilds the queue from the entries once the items left behind outnumber the
+    /// slots: memory stays within about twice the entries, at O(1) amortized per change.
     fn shed(&mut self) {
-        if self.queue.len() <= 2 * self.due_entries + 1024 {
+        // The rebuild scans every slot, so it waits for as many items left behind as
+        // there are slots: O(1) amortized per change, however many entries are stopped.
+        if self.queue.len() <= self.due_entries + self.slots.len() + 1024 {
             return;
         }
         let items = self
@@ -1035,6 +1046,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if !self.unstarted.is_empty() {
             self.start_unstarted();
         }
+        let mut left_behind = 0;
         loop {
             // The wheel waits for a due time no later than any entry's, for this task:
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
@@ -1054,6 +1066,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             };
             if !self.is_current(top) {
                 self.queue.pop();
+                left_behind += 1;
+                if left_behind == STALE_PER_POLL {
+                    // Many changes (a million watchdogs reset at once) can leave many
+                    // items to drop: a poll drops a bounded number, then lets the
+                    // runtime run other tasks and comes back.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 continue;
             }
             let scheduled = due_instant(self.epoch, top.due);
@@ -1090,6 +1110,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         let Some(Slot::Occupied { key, entry }) = self.slots.get_mut(slot as usize) else {
             unreachable!("the first queued item is an entry's due time");
         };
+        // Before anything changes: a `clone` that panics leaves the set as it was.
+        let key = key.clone();
         let mut schedule = entry.load(epoch);
         // Stopped while its policy runs, as a `Timer` is: a policy that panics leaves a
         // stopped entry, not one that calls it again.
@@ -1098,7 +1120,6 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         let tick = schedule.deliver(self.policies.get(entry.policy), scheduled, now);
         entry.store(&schedule, epoch);
         self.stats.merge(schedule.stats);
-        let key = key.clone();
         match entry.due() {
             Some(due) => {
                 self.due_entries += 1;

@@ -31,7 +31,12 @@ impl Policies {
         policy: Box<dyn MissedTickPolicy>,
         builtin: Option<BuiltinPolicy>,
     ) -> u32 {
-        if let Some(&index) = builtin.as_ref().and_then(|b| self.builtins.get(b)) {
+        let last = match (self.last, builtin) {
+            (Some((last, index)), Some(builtin)) if last == builtin => Some(index),
+            _ => None,
+        };
+        let found = last.or_else(|| builtin.as_ref().and_then(|b| self.builtins.get(b).copied()));
+        if let Some(index) = found {
             if let Some(slot) = &mut self.slots[index as usize] {
                 slot.users += 1;
                 self.last = builtin.map(|builtin| (builtin, index));

@@ -52,6 +52,8 @@ impl Default for Queue {
 
 #[derive(Debug)]
 struct Ring {
+    /// Spread: items go through the ring. Not after `clear`, until the set is large again.
+    active: bool,
     /// The near heap holds every item of the buckets up to this one.
     cursor: u64,
     /// The first and last chunk of bucket `b`, for `cursor < b <= cursor + RING`, at
@@ -85,8 +87,8 @@ impl Queue {
 
     pub(super) fn push(&mut self, item: Item) {
         match &mut self.ring {
-            Some(ring) => ring.push(item, &mut self.near),
-            None => {
+            Some(ring) if ring.active => ring.push(item, &mut self.near),
+            _ => {
                 self.near.push(item);
                 if self.near.len() > self.spread_at {
                     self.spread();
@@ -95,26 +97,29 @@ impl Queue {
         }
     }
 
-    /// Spreads the items of a set that grew large.
+    /// Spreads the items of a set that grew large, from the earliest: the ring starts at
+    /// its bucket. (A ring emptied by `clear` keeps its chunks, and starts again here.)
     fn spread(&mut self) {
         let Some(top) = self.near.peek() else {
             return;
         };
-        let mut ring = Ring {
-            cursor: top.due >> SHIFT,
+        let ring = self.ring.get_or_insert_with(|| Ring {
+            active: false,
+            cursor: 0,
             heads: vec![NONE; RING as usize],
             tails: vec![NONE; RING as usize],
             chunks: Vec::new(),
             free: NONE,
             len: 0,
             far: Heap::default(),
-        };
+        });
+        ring.active = true;
+        ring.cursor = top.due >> SHIFT;
         let mut near = Heap::default();
         for item in self.near.drain() {
             ring.push(item, &mut near);
         }
         self.near = near;
-        self.ring = Some(ring);
     }
 
     /// The earliest item; pours the next buckets into the near heap as needed.
@@ -123,7 +128,8 @@ impl Queue {
             if let Some(top) = self.near.peek() {
                 return Some(top);
             }
-            self.ring.as_mut()?.advance(&mut self.near)?;
+            let ring = self.ring.as_mut().filter(|ring| ring.active)?;
+            ring.advance(&mut self.near)?;
         }
     }
 
@@ -141,7 +147,7 @@ impl Queue {
     /// Removes the item [`peek`](Self::peek) returned and adds `item`.
     pub(super) fn replace_top(&mut self, item: Item) {
         match &self.ring {
-            Some(ring) if item.due >> SHIFT > ring.cursor => {
+            Some(ring) if ring.active && item.due >> SHIFT > ring.cursor => {
                 self.near.pop();
                 self.push(item);
             }
@@ -157,10 +163,14 @@ impl Queue {
         }
     }
 
+    /// Empties the queue. A ring keeps its chunks, but is left until the set is large
+    /// again, and then starts at the earliest due time of that day: a ring left where an
+    /// old set ended would send every earlier due time to the near heap.
     pub(super) fn clear(&mut self) {
         self.near.clear();
         if let Some(ring) = &mut self.ring {
             ring.clear();
+            ring.active = false;
         }
     }
 
@@ -423,6 +433,41 @@ mod tests {
             model.sort();
             prop_assert_eq!(drain(&mut queue), model);
         }
+    }
+
+    /// A queue emptied by `clear` spreads again from the earliest due time of its new
+    /// items, not from where its old ones ended: the near heap stays one bucket.
+    #[test]
+    fn a_cleared_queue_spreads_from_its_new_items() {
+        let bucket = 1i64 << SHIFT;
+        let mut queue = Queue {
+            spread_at: 100,
+            ..Queue::default()
+        };
+        for slot in 0..200u32 {
+            queue.push(Item {
+                due: due(3_600 * bucket + i64::from(slot)),
+                slot,
+            });
+        }
+        assert!(queue.peek().is_some());
+        queue.clear();
+        assert_eq!(queue.len(), 0);
+        for slot in 0..1_000u32 {
+            queue.push(Item {
+                due: due(i64::from(slot) * bucket / 4),
+                slot,
+            });
+        }
+        assert!(queue.near.len() <= 101, "{} items near", queue.near.len());
+        let mut want: Vec<Item> = (0..1_000u32)
+            .map(|slot| Item {
+                due: due(i64::from(slot) * bucket / 4),
+                slot,
+            })
+            .collect();
+        want.sort();
+        assert_eq!(drain(&mut queue), want);
     }
 
     #[test]
