@@ -10,7 +10,8 @@
 //! old item stays behind, and is dropped when it comes first and no longer matches its
 //! entry's due time (`is_current`). An entry with a due time always has an item for it;
 //! the items left behind are bounded by rebuilding the queue from the entries when they
-//! outnumber the entries with a due time.
+//! outnumber the slots, and a poll drops at most `STALE_PER_POLL` of them before it
+//! yields.
 
 mod entry;
 mod heap;
