@@ -244,21 +244,7 @@ impl Ring {
             self.cursor = self.cursor.max((top.due >> SHIFT).saturating_sub(1));
         } else {
             self.cursor += 1;
-            let at = (self.cursor % RING) as usize;
-            let mut chunk = std::mem::replace(&mut self.heads[at], NONE);
-            self.tails[at] = NONE;
-            while chunk != NONE {
-                let Chunk { dues, slots, next } = &mut self.chunks[chunk as usize];
-                self.len -= dues.len();
-                for (&due, &slot) in dues.iter().zip(slots.iter()) {
-                    near.push(Item { due, slot });
-                }
-                dues.clear();
-                slots.clear();
-                let following = std::mem::replace(next, self.free);
-                self.free = chunk;
-                chunk = following;
-            }
+            self.empty_bucket((self.cursor % RING) as usize, |item| near.push(item));
         }
         // The far items the ring now reaches.
         while let Some(top) = self.far.peek() {
@@ -272,20 +258,29 @@ impl Ring {
         Some(())
     }
 
+    /// Empties the bucket at `at`, handing each of its items to `each`; its chunks go
+    /// back to the free list.
+    fn empty_bucket(&mut self, at: usize, mut each: impl FnMut(Item)) {
+        let mut chunk = std::mem::replace(&mut self.heads[at], NONE);
+        self.tails[at] = NONE;
+        while chunk != NONE {
+            let Chunk { dues, slots, next } = &mut self.chunks[chunk as usize];
+            self.len -= dues.len();
+            for (&due, &slot) in dues.iter().zip(slots.iter()) {
+                each(Item { due, slot });
+            }
+            dues.clear();
+            slots.clear();
+            let following = std::mem::replace(next, self.free);
+            self.free = chunk;
+            chunk = following;
+        }
+    }
+
     fn clear(&mut self) {
         for at in 0..RING as usize {
-            let mut chunk = std::mem::replace(&mut self.heads[at], NONE);
-            self.tails[at] = NONE;
-            while chunk != NONE {
-                let Chunk { dues, slots, next } = &mut self.chunks[chunk as usize];
-                dues.clear();
-                slots.clear();
-                let following = std::mem::replace(next, self.free);
-                self.free = chunk;
-                chunk = following;
-            }
+            self.empty_bucket(at, |_| {});
         }
-        self.len = 0;
         self.far.clear();
     }
 }
