@@ -13,7 +13,7 @@ use crate::handle::Owner;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
-use crate::wait::{sleep_until, WheelSleep};
+use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 
@@ -374,21 +374,11 @@ impl Timer {
             // poll's cost). So once a poll has left the timer waiting on the wheel, the
             // tick comes when the wheel fires, on its millisecond slot, as a tokio
             // `Sleep`'s does.
-            if self.schedule.is_waited() {
-                if let Some((waiter, sleep)) = &mut self.sleep {
-                    // A fired `Sleep` goes the way below, which reads the clock: the
-                    // wheel also fires every `Sleep` when its runtime shuts down, and
-                    // that is no tick.
-                    if waiter.is_current()
-                        && !sleep.is_elapsed()
-                        && sleep.as_mut().poll(cx).is_pending()
-                    {
-                        if self.register(cx) {
-                            return Poll::Pending;
-                        }
-                        continue;
-                    }
+            if self.schedule.is_waited() && wheel_still_waits(&mut self.sleep, cx) {
+                if self.register(cx) {
+                    return Poll::Pending;
                 }
+                continue;
             }
             let scheduled = match self.schedule.due() {
                 Due::NotStarted => {

@@ -2,11 +2,11 @@
 //! waits the OS timer too. Shared by [`Timer`](crate::Timer) and
 //! [`TimerSet`](crate::TimerSet), which differ only in what they wait for.
 
-#[cfg(feature = "precise")]
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Context;
 #[cfg(feature = "precise")]
-use std::task::{Context, Poll};
+use std::task::Poll;
 
 use tokio::time::{Instant, Sleep};
 
@@ -41,6 +41,22 @@ impl Waiter {
             // `Sleep` is always right.
             _ => false,
         }
+    }
+}
+
+/// Whether the wheel still waits, for whoever polls now: the `Sleep` was made on this
+/// poller's runtime, has not fired, and is still pending (the waker of `cx` is the one
+/// it wakes). The rule of a waiting timer or set that takes the wheel's word instead of
+/// reading the clock. A fired `Sleep` counts as done waiting, so that the caller reads
+/// the clock: the wheel also fires every `Sleep` when its runtime shuts down, and that
+/// is no tick.
+#[inline]
+pub(crate) fn wheel_still_waits(sleep: &mut WheelSleep, cx: &mut Context<'_>) -> bool {
+    match sleep {
+        Some((waiter, sleep)) => {
+            waiter.is_current() && !sleep.is_elapsed() && sleep.as_mut().poll(cx).is_pending()
+        }
+        None => false,
     }
 }
 

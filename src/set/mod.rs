@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::label::Relative;
 use crate::schedule::{saturating_micros, Schedule, Start};
-use crate::wait::{sleep_until, WheelSleep};
+use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_instant, Entry, Phase};
 use heap::Item;
@@ -1052,13 +1052,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             // The wheel waits for a due time no later than any entry's, for this task:
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
             if self.waited {
-                if let Some((waiter, sleep)) = &mut self.sleep {
-                    if waiter.is_current()
-                        && !sleep.is_elapsed()
-                        && sleep.as_mut().poll(cx).is_pending()
-                    {
-                        return Poll::Pending;
-                    }
+                if wheel_still_waits(&mut self.sleep, cx) {
+                    return Poll::Pending;
                 }
                 self.waited = false;
             }
