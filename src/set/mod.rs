@@ -162,6 +162,13 @@ enum Slot<K> {
     Vacant { next_free: u32 },
 }
 
+impl<K: Eq> Slot<K> {
+    /// Whether this is the entry under `key`: the hash table's equality.
+    fn holds(&self, key: &K) -> bool {
+        matches!(self, Slot::Occupied { key: k, .. } if k == key)
+    }
+}
+
 const NONE: u32 = u32::MAX;
 
 /// Items left behind by changes that one poll drops before it yields (about 50 µs).
@@ -530,10 +537,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn find_hashed(&self, hash: u64, key: &K) -> Option<u32> {
         let slots = &self.slots;
         self.index
-            .find(
-                hash,
-                |&slot| matches!(&slots[slot as usize], Slot::Occupied { key: k, .. } if k == key),
-            )
+            .find(hash, |&slot| slots[slot as usize].holds(key))
             .copied()
     }
 
@@ -667,10 +671,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     pub fn remove(&mut self, key: &K) -> bool {
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
-        let Ok(found) = self.index.find_entry(
-            hash,
-            |&slot| matches!(&slots[slot as usize], Slot::Occupied { key: k, .. } if k == key),
-        ) else {
+        let Ok(found) = self
+            .index
+            .find_entry(hash, |&slot| slots[slot as usize].holds(key))
+        else {
             return false;
         };
         let (slot, _) = found.remove();

@@ -220,7 +220,7 @@ impl Model {
 
     /// Whether the wheel has fired a `Sleep` set to `due`.
     fn wheel_fired(&self, due: u64) -> bool {
-        self.now >= (due + 999) / 1000 * 1000
+        wheel_fired(self.now, due)
     }
 
     /// Whether a poll now delivers the tick due at `due`; a poll that does not leaves the
@@ -277,9 +277,7 @@ impl Model {
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
     fn wake_for(&self, due: u64) -> u64 {
-        let ceil_ms = (due + 999) / 1000;
-        let floor_ms = self.now / 1000;
-        self.now + (ceil_ms - floor_ms) * 1000
+        wake_for(self.now, due)
     }
 
     /// The tick an awaited `tick()` delivers, advancing the clock as the runtime does;
@@ -305,6 +303,20 @@ impl Model {
             _ => None,
         }
     }
+}
+
+/// Whether the wheel has fired, at `now`, a `Sleep` set to `due` (µs since the runtime
+/// started): once the clock reaches `ceil(due)` ms.
+pub fn wheel_fired(now: u64, due: u64) -> bool {
+    now >= (due + 999) / 1000 * 1000
+}
+
+/// Where an idle paused runtime's clock lands from `now` when waiting for `due`: it
+/// advances whole milliseconds of its wheel, from the tick `floor(now)` to `ceil(due)`.
+pub fn wake_for(now: u64, due: u64) -> u64 {
+    let ceil_ms = (due + 999) / 1000;
+    let floor_ms = now / 1000;
+    now + (ceil_ms - floor_ms) * 1000
 }
 
 pub fn build(interval: u64, policy: Policy, start: Start, precise: bool, t0: Instant) -> Timer {

@@ -24,8 +24,8 @@ use kadenz::{Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
 use super::model::{
-    builder, control as timer_control, instant, noop_waker, Control, Model, Policy, SeenTick,
-    Start, State,
+    builder, control as timer_control, instant, noop_waker, wake_for, wheel_fired, Control, Model,
+    Policy, SeenTick, Start, State,
 };
 
 /// An operation on a set (keys are small numbers).
@@ -123,7 +123,7 @@ impl SetModel {
     }
 
     fn wheel_fired(&self, due: u64) -> bool {
-        self.now >= (due + 999) / 1000 * 1000
+        wheel_fired(self.now, due)
     }
 
     fn poll(&mut self) -> Polled {
@@ -166,8 +166,7 @@ impl SetModel {
 
     /// Where the idle paused runtime's clock lands when the set waits for `due`.
     fn wake_for(&self, due: u64) -> u64 {
-        let ceil_ms = (due + 999) / 1000;
-        self.now + (ceil_ms - self.now / 1000) * 1000
+        wake_for(self.now, due)
     }
 
     /// Whether an awaited `next()` returns: some entry has a due time.
