@@ -357,9 +357,14 @@ impl TimerHandle {
         });
     }
 
-    /// Stops the timer: receiving yields `None` until the next reset. As
+    /// Stops the timer: receiving yields `None` until the next restart. As
     /// [`Timer::stop`](crate::Timer::stop); a `tick()` waiting in the timer's task returns
     /// `None` at once.
+    ///
+    /// A [`Timer::wait_tick`](crate::Timer::wait_tick) waiting in the timer's task does not
+    /// complete: it waits on until a restart ([`reset`](Self::reset) or another, from any
+    /// handle or the timer itself), and the restart wakes it. A watchdog loop that handles
+    /// pause and resume awaits `wait_tick`, so that it trips again once resumed.
     ///
     /// # Examples
     ///

@@ -40,5 +40,5 @@ pub use human_duration::HumanDuration;
 pub use set::{Next, TimerSet};
 pub use stats::Stats;
 pub use tick::Tick;
-pub use timer::{NextTick, Timer};
+pub use timer::{NextTick, Timer, WaitTick};
 pub use wall_clock::{SystemClock, WallClock};

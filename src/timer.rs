@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::handle::Owner;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
-use crate::schedule::{saturating_micros, Due, Schedule, Start};
+use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
 use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
@@ -44,7 +44,8 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// A timer is started when it is built (unless built with
 /// [`auto_start(false)`](TimerBuilder::auto_start), in which case it starts on its first
 /// [`reset`](Self::reset) or poll). [`stop`](Self::stop) stops it: receiving then yields
-/// `None` until it is reset. A reset restarts the schedule from the current time.
+/// `None` until it is reset ([`wait_tick`](Self::wait_tick) waits for the reset instead).
+/// A reset restarts the schedule from the current time.
 ///
 /// # Runtimes
 ///
@@ -198,7 +199,11 @@ impl Timer {
     ///     tokio::select! {
     ///         biased; // a reply that is there wins over the deadline
     ///         Some(_) = rx.recv() => watchdog.reset(),
-    ///         Some(tick) = watchdog.tick() => {
+    ///         // `wait_tick`, not `tick`: should a handle stop the watchdog, `tick()` would
+    ///         // complete with `None`, which this branch's pattern cannot take, and the
+    ///         // branch would stay disabled until another branch fires; `wait_tick`
+    ///         // waits for the restart instead.
+    ///         tick = watchdog.wait_tick() => {
     ///             println!("no data for {:?}", watchdog.interval() + tick.drift());
     ///             break;
     ///         }
@@ -289,6 +294,13 @@ impl Timer {
     /// Equivalent to `poll_fn(|cx| timer.poll_tick(cx))`. A timer built with
     /// `auto_start(false)` starts here if it was never started.
     ///
+    /// The `None` of a stopped timer completes at once and leaves no waker: it ends a
+    /// loop (or a `select!` branch) for the owner to decide what next. A loop that should
+    /// go on waiting while the timer is stopped, until a [`TimerHandle`] or the owner
+    /// restarts it (a watchdog that other tasks pause and resume), awaits
+    /// [`wait_tick`](Self::wait_tick) instead: `tick()` in a loop would spin on the
+    /// `None`s of a stopped timer.
+    ///
     /// # Cancel safety
     ///
     /// This method is cancel safe. A tick is consumed only when the returned future
@@ -332,6 +344,102 @@ impl Timer {
     /// ```
     pub fn tick(&mut self) -> NextTick<'_> {
         NextTick { timer: self }
+    }
+
+    /// Waits for the next tick, through stops: while the timer is stopped it waits for
+    /// the reset that starts it again, instead of completing with `None`.
+    ///
+    /// The loop of a watchdog that other tasks pause and resume through
+    /// [`TimerHandle`]s: [`tick`](Self::tick) completes at once with `None` while the
+    /// timer is stopped, and in a `tokio::select!` a branch whose pattern (`Some(tick)`)
+    /// does not match is disabled until the `select!` is entered again, so a restart from
+    /// a handle would go unnoticed. `wait_tick` has no `None` to disable its branch: a
+    /// stopped timer simply delivers nothing (as Go's stopped `Ticker` does), and a
+    /// handle's [`reset`](TimerHandle::reset) (or any other restart) wakes the task. A
+    /// stopped timer without handles stays pending until its owner restarts it, say from
+    /// another branch of the same `select!`; nothing spins meanwhile (one poll, then
+    /// none until a restart).
+    ///
+    /// Equivalent to `poll_fn(|cx| timer.poll_wait_tick(cx))`.
+    ///
+    /// # Cancel safety
+    ///
+    /// This method is cancel safe, as [`tick`](Self::tick): a tick is consumed only when
+    /// the returned future completes with it.
+    ///
+    /// # Panics
+    ///
+    /// As [`tick`](Self::tick).
+    ///
+    /// # Examples
+    ///
+    /// A watchdog that a reader pauses and resumes:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdog = Timer::timeout(Duration::from_millis(100));
+    /// let handle = watchdog.handle();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(50)).await;
+    ///     handle.stop(); // paused for maintenance
+    ///     tokio::time::sleep(Duration::from_millis(500)).await;
+    ///     handle.reset(); // watching again, at 550 ms
+    /// });
+    /// let tick = watchdog.wait_tick().await;
+    /// assert_eq!(tick.scheduled(), start + Duration::from_millis(650));
+    /// # }
+    /// ```
+    pub fn wait_tick(&mut self) -> WaitTick<'_> {
+        WaitTick { timer: self }
+    }
+
+    /// Polls for the next tick, through stops: `Pending` while the timer is stopped (the
+    /// waker of `cx` is left with the timer's handles, if it has any, and woken by a
+    /// restart), else as [`poll_tick`](Self::poll_tick).
+    ///
+    /// # Panics
+    ///
+    /// As [`poll_tick`](Self::poll_tick).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::periodic(Duration::from_millis(10));
+    /// timer.stop();
+    /// assert!(poll_fn(|cx| Poll::Ready(timer.poll_wait_tick(cx).is_pending())).await);
+    /// timer.reset();
+    /// let tick = poll_fn(|cx| timer.poll_wait_tick(cx)).await;
+    /// assert_eq!(tick.drift(), Duration::ZERO);
+    /// # }
+    /// ```
+    pub fn poll_wait_tick(&mut self, cx: &mut Context<'_>) -> Poll<Tick> {
+        loop {
+            self.sync();
+            if self.schedule.state == State::Stopped {
+                // With handles, a restart from one of them wakes this waker; without, only
+                // the owner can restart the timer, and it polls again after that.
+                if self.register(cx) {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            // `None` only if a handle stopped the timer since the look above: wait then.
+            if let Some(tick) = ready!(self.poll_tick(cx)) {
+                return Poll::Ready(tick);
+            }
+        }
     }
 
     /// Polls for the next tick; `Ready(None)` if the timer is stopped.
@@ -916,10 +1024,18 @@ impl Timer {
         self.schedule.stats
     }
 
-    /// Stops the timer: receiving yields `None` until the next reset.
+    /// Stops the timer: receiving yields `None` until the next restart.
     ///
-    /// Polling a stopped timer does not start it; only [`reset`](Self::reset) and
-    /// [`reset_after`](Self::reset_after) do.
+    /// Polling a stopped timer does not start it; a restart does: [`reset`](Self::reset),
+    /// [`reset_after`](Self::reset_after), [`reset_at`](Self::reset_at),
+    /// [`reset_immediately`](Self::reset_immediately) and [`realign`](Self::realign), from
+    /// the timer or one of its [handles](Self::handle).
+    ///
+    /// While stopped, [`tick`](Self::tick), [`poll_tick`](Self::poll_tick) and the
+    /// `Stream` complete at once with `None`, so that a loop over them ends;
+    /// [`wait_tick`](Self::wait_tick) instead stays pending until the next restart (a
+    /// handle's restart wakes it), for a loop that must keep waiting, such as a watchdog
+    /// that other tasks pause and resume.
     ///
     /// # Examples
     ///
@@ -1164,5 +1280,36 @@ impl Future for NextTick<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         self.timer.poll_tick(cx)
+    }
+}
+
+/// The future returned by [`Timer::wait_tick`]: the next tick, waiting through stops.
+///
+/// Dropping it before it completes loses no tick.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::{Timer, WaitTick};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let mut timer = Timer::periodic(Duration::from_millis(10));
+/// let next: WaitTick<'_> = timer.wait_tick();
+/// assert_eq!(next.await.drift(), Duration::ZERO);
+/// # }
+/// ```
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitTick<'a> {
+    timer: &'a mut Timer,
+}
+
+impl Future for WaitTick<'_> {
+    type Output = Tick;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Tick> {
+        self.timer.poll_wait_tick(cx)
     }
 }

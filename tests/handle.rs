@@ -272,3 +272,185 @@ fn many_kickers_on_a_multi_thread_runtime() {
         assert_eq!(watchdog.stats().delivered(), delivered);
     });
 }
+
+/// The watchdog loop of the `Timer::timeout` docs, with `wait_tick`: a channel of readings
+/// and the watchdog in one `select!`; `stop` and `reset` come from `pause`, which gets a
+/// handle. Returns the instants (ms after the start) at which the watchdog tripped, until
+/// `end` ms after the start.
+async fn watchdog_trips(
+    mut watchdog: Timer,
+    mut readings: tokio::sync::mpsc::Receiver<u32>,
+    end: u64,
+) -> Vec<u64> {
+    let start = Instant::now();
+    let stop = sleep(ms(end));
+    tokio::pin!(stop);
+    let mut trips = Vec::new();
+    loop {
+        tokio::select! {
+            biased;
+            Some(_) = readings.recv() => watchdog.reset(),
+            tick = watchdog.wait_tick() => {
+                assert_eq!(tick.drift(), Duration::ZERO);
+                assert_eq!(tick.scheduled(), Instant::now());
+                trips.push((tick.scheduled() - start).as_millis() as u64);
+            }
+            () = &mut stop => break,
+        }
+    }
+    trips
+}
+
+/// The watchdog of the README's `select!` loop, stopped at 50 ms and restarted at 550 ms
+/// through a handle, then 1 s of silence on the channel: it trips every 100 ms from
+/// 650 ms. (With `tick()`, whose `None` disables the branch, it never tripped again.)
+#[tokio::test(start_paused = true)]
+async fn a_watchdog_stopped_and_restarted_through_a_handle_trips_again() {
+    let mut watchdog = Timer::timeout(ms(100));
+    let handle = watchdog.handle();
+    let (_tx, rx) = tokio::sync::mpsc::channel::<u32>(8);
+    let start = Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(start + ms(50)).await;
+        handle.stop();
+        tokio::time::sleep_until(start + ms(550)).await;
+        handle.reset();
+    });
+    let trips = watchdog_trips(watchdog, rx, 1_551).await;
+    assert_eq!(trips, (0..10).map(|k| 650 + 100 * k).collect::<Vec<_>>());
+}
+
+/// The owner stops the watchdog itself (a reading says "maintenance"), and a handle
+/// restarts it: the waiting loop trips again, one interval after the restart.
+#[tokio::test(start_paused = true)]
+async fn a_watchdog_stopped_by_its_owner_and_restarted_by_a_handle_trips_again() {
+    let mut watchdog = Timer::timeout(ms(100));
+    let handle = watchdog.handle();
+    let start = Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(start + ms(400)).await;
+        handle.reset();
+    });
+    // The owner stops it at 30 ms, then waits through the stop.
+    sleep(ms(30)).await;
+    watchdog.stop();
+    let tick = watchdog.wait_tick().await;
+    assert_eq!(offsets(start, tick), (500_000, 0));
+    assert_eq!(Instant::now(), start + ms(500));
+    assert_eq!(watchdog.stats().delivered(), 1);
+}
+
+/// While stopped, `wait_tick` is polled once and then not again until the restart: no
+/// spinning, whatever else the task does.
+#[tokio::test(start_paused = true)]
+async fn waiting_through_a_stop_does_not_spin() {
+    let mut watchdog = Timer::timeout(ms(100));
+    let handle = watchdog.handle();
+    watchdog.stop();
+    let start = Instant::now();
+    tokio::spawn(async move {
+        tokio::time::sleep_until(start + ms(500)).await;
+        handle.reset();
+    });
+    let mut polls = 0u32;
+    let tick = std::future::poll_fn(|cx| {
+        polls += 1;
+        watchdog.poll_wait_tick(cx)
+    })
+    .await;
+    assert_eq!(offsets(start, tick), (600_000, 0));
+    // The first poll (stopped), the wake-up by the reset (waiting on the wheel), the
+    // wheel's wake-up (the tick).
+    assert_eq!(polls, 3);
+}
+
+/// A timer without handles stopped by its owner: `wait_tick` stays pending (nothing can
+/// restart it while the owner waits), and ticks once the owner restarts it in another
+/// branch of the loop.
+#[tokio::test(start_paused = true)]
+async fn waiting_through_a_stop_without_handles_resumes_after_the_owners_restart() {
+    let start = Instant::now();
+    let mut timer = Timer::periodic(ms(100));
+    timer.stop();
+    let restart = sleep(ms(250));
+    tokio::pin!(restart);
+    let mut restarted = false;
+    let tick = loop {
+        tokio::select! {
+            () = &mut restart, if !restarted => {
+                restarted = true;
+                timer.reset();
+            }
+            tick = timer.wait_tick() => break tick,
+        }
+    };
+    assert_eq!(offsets(start, tick), (350_000, 0));
+}
+
+/// The scenario of the first test on a multi-thread runtime (whose clock cannot be
+/// paused), stopped by a handle and by the owner, restarted by a handle from another
+/// thread: trips come after each restart, within bounds however the machine is loaded.
+#[test]
+fn a_watchdog_restarted_through_a_handle_trips_on_a_multi_thread_runtime() {
+    const INTERVAL: Duration = Duration::from_millis(20);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut watchdog = Timer::timeout(INTERVAL);
+        let handle = watchdog.handle();
+        let (trips_tx, mut trips) = tokio::sync::mpsc::unbounded_channel();
+        let (stop_tx, mut owner_stops) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let owner = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    biased;
+                    message = owner_stops.recv() => match message {
+                        Some(()) => watchdog.stop(),
+                        None => break,
+                    },
+                    tick = watchdog.wait_tick() => trips_tx.send(tick.scheduled()).unwrap(),
+                }
+            }
+        });
+        let patience = Duration::from_secs(30);
+        for round in 0..2 {
+            // Tripping: at least one trip comes.
+            tokio::time::timeout(patience, trips.recv())
+                .await
+                .expect("the running watchdog trips")
+                .unwrap();
+            if round == 0 {
+                handle.stop();
+            } else {
+                stop_tx.send(()).unwrap();
+                while handle.is_running() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            let stopped = Instant::now();
+            sleep(INTERVAL * 3).await;
+            let restarted = Instant::now();
+            handle.reset();
+            // Trips delivered before the stop took effect may still be on their way; after
+            // them, the first trip is the restarted watchdog's.
+            loop {
+                let trip = tokio::time::timeout(patience, trips.recv())
+                    .await
+                    .expect("a watchdog restarted through a handle trips again")
+                    .unwrap();
+                if trip >= restarted + INTERVAL {
+                    break;
+                }
+                assert!(trip <= stopped, "a stopped watchdog does not trip");
+            }
+        }
+        drop(stop_tx);
+        tokio::time::timeout(patience, owner)
+            .await
+            .expect("the owner's loop ends")
+            .unwrap();
+    });
+}
