@@ -32,11 +32,15 @@ impl Waiter {
         }
     }
 
-    /// Whether a `Sleep` made for `self` belongs to the runtime polling now.
+    /// Whether a `Sleep` made for `self` belongs to the runtime polling now; `false`
+    /// outside a runtime. Never panics: a tick that is due is delivered outside a runtime
+    /// too, and only a timer that has to wait needs one.
     pub(crate) fn is_current(self) -> bool {
         match (self, tokio::task::try_id()) {
             (Waiter::Task(task), Some(now)) => task == now,
-            (Waiter::Runtime(runtime), None) => runtime == tokio::runtime::Handle::current().id(),
+            (Waiter::Runtime(runtime), None) => {
+                tokio::runtime::Handle::try_current().is_ok_and(|current| current.id() == runtime)
+            }
             // From a task to code outside one, or back: perhaps another runtime; a new
             // `Sleep` is always right.
             _ => false,

@@ -294,3 +294,65 @@ fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
         dropper.join().unwrap();
     }
 }
+
+/// A wait begun in `block_on` (outside a task), then a poll outside any runtime once the
+/// tick is due: the tick is delivered. The `# Panics` sections promise a panic outside a
+/// runtime only when the timer has to wait. (The tick is due by the real clock, which is
+/// the clock outside a runtime: the test waits for that instant, then polls once.)
+#[test]
+fn a_due_tick_is_delivered_outside_a_runtime_after_a_wait_begun_in_block_on() {
+    let (mut timer, due) = runtime().block_on(async {
+        let due = Instant::now() + ms(2);
+        let mut timer = Timer::periodic(ms(50));
+        timer.reset_at(due);
+        assert!(
+            poll_once(&mut timer).is_pending(),
+            "waiting, outside a task"
+        );
+        (timer, due)
+    });
+    sleep_past(due);
+    let tick = match poll_once(&mut timer) {
+        std::task::Poll::Ready(Some(tick)) => tick,
+        other => panic!("a due tick, not {other:?}"),
+    };
+    assert_eq!(tick.scheduled(), due);
+    // The next one has to wait: outside a runtime, that is tokio's panic, as documented.
+    let waits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut timer)));
+    assert!(waits.is_err());
+}
+
+/// The same for a `TimerSet`.
+#[test]
+fn a_due_set_tick_is_delivered_outside_a_runtime_after_a_wait_begun_in_block_on() {
+    let (mut set, due) = runtime().block_on(async {
+        let due = Instant::now() + ms(2);
+        let mut set = kadenz::TimerSet::new();
+        set.insert(7u32, Timer::builder(ms(50)).first_tick_at(due))
+            .unwrap();
+        let waker = noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(
+            set.poll_next(&mut cx).is_pending(),
+            "waiting, outside a task"
+        );
+        (set, due)
+    });
+    sleep_past(due);
+    let waker = noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let (key, tick) = match set.poll_next(&mut cx) {
+        std::task::Poll::Ready(ready) => ready,
+        std::task::Poll::Pending => panic!("the tick is due"),
+    };
+    assert_eq!((key, tick.scheduled()), (7, due));
+}
+
+/// Blocks the thread until the real clock, the one outside a runtime, is past `instant`
+/// (`thread::sleep` never returns early).
+fn sleep_past(instant: Instant) {
+    let left = instant
+        .into_std()
+        .saturating_duration_since(std::time::Instant::now());
+    std::thread::sleep(left + Duration::from_micros(1));
+}
