@@ -215,12 +215,21 @@ impl FromStr for HumanDuration {
 }
 
 /// Prints the duration in the largest unit in which it is a whole number: `"250ms"`,
-/// `"15min"`, `"1500us"`, `"0s"`.
+/// `"15min"`, `"1500us"`, `"0s"`. Width, fill, alignment and precision apply to the text
+/// as to a string's.
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::HumanDuration;
+///
+/// assert_eq!(format!("[{:>7}]", HumanDuration(Duration::from_millis(250))), "[  250ms]");
+/// assert_eq!(format!("[{:_<6}]", HumanDuration(Duration::ZERO)), "[0s____]");
+/// ```
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nanos = self.0.as_nanos();
         if nanos == 0 {
-            return f.write_str("0s");
+            return f.pad("0s");
         }
         // "ns" divides everything, so some unit is found; the µ spellings are never
         // reached, since "us" comes first.
@@ -229,8 +238,19 @@ impl fmt::Display for HumanDuration {
             .copied()
             .find(|&(_, per)| nanos % per == 0)
             .unwrap_or(("ns", 1));
-        write!(f, "{}{name}", nanos / per)
+        pad(f, format_args!("{}{name}", nanos / per))
     }
+}
+
+/// Writes `text` as [`fmt::Formatter::pad`] writes a string: through the formatter's
+/// width, fill, alignment and precision. Without any of them (the usual case), straight
+/// to the formatter; with them, the text is put together in a `String` first, since
+/// padding needs its length.
+pub(crate) fn pad(f: &mut fmt::Formatter<'_>, text: fmt::Arguments<'_>) -> fmt::Result {
+    if f.width().is_none() && f.precision().is_none() {
+        return f.write_fmt(text);
+    }
+    f.pad(&text.to_string())
 }
 
 impl From<Duration> for HumanDuration {

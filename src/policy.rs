@@ -418,7 +418,7 @@ impl MissedTickPolicy for ZeroToleranceDrift {
 /// ```
 impl Display for TriggerAllMissed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(TRIGGER_ALL_MISSED)
+        f.pad(TRIGGER_ALL_MISSED)
     }
 }
 
@@ -429,7 +429,7 @@ impl Display for TriggerAllMissed {
 /// ```
 impl Display for SkipMissedAndResync {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(SKIP_MISSED_AND_RESYNC)
+        f.pad(SKIP_MISSED_AND_RESYNC)
     }
 }
 
@@ -447,10 +447,12 @@ impl Display for SkipMissedAndResync {
 /// ```
 impl Display for SkipMissedAndDrift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(SKIP_MISSED_AND_DRIFT)?;
         match self.delay_tolerance() {
-            Duration::ZERO => Ok(()),
-            tolerance => write!(f, ":{}", HumanDuration(tolerance)),
+            Duration::ZERO => f.pad(SKIP_MISSED_AND_DRIFT),
+            tolerance => human_duration::pad(
+                f,
+                format_args!("{SKIP_MISSED_AND_DRIFT}:{}", HumanDuration(tolerance)),
+            ),
         }
     }
 }
@@ -557,7 +559,17 @@ impl MissedTickPolicy for BuiltinPolicy {
 }
 
 /// Prints as `trigger-all-missed`, `skip-missed-and-resync`, `skip-missed-and-drift` or
-/// `skip-missed-and-drift:5ms`, what [`FromStr`] parses.
+/// `skip-missed-and-drift:5ms`, what [`FromStr`] parses. Width, fill, alignment and
+/// precision apply to the text as to a string's.
+///
+/// ```
+/// use std::time::Duration;
+/// use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift};
+///
+/// let drift = BuiltinPolicy::SkipMissedAndDrift(SkipMissedAndDrift::new(Duration::from_millis(5)));
+/// assert_eq!(format!("[{drift:>28}]"), "[   skip-missed-and-drift:5ms]");
+/// assert_eq!(format!("[{:^22}]", BuiltinPolicy::TriggerAllMissed), "[  trigger-all-missed  ]");
+/// ```
 impl Display for BuiltinPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

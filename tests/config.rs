@@ -47,6 +47,50 @@ fn policies_print_as_their_names() {
     );
 }
 
+/// `{:>8}`, `{:*^30}`, `{:.4}` and the rest treat the text as a string's: the same output
+/// as formatting the plain text with the same spec, for every policy and duration form.
+#[test]
+fn policies_and_durations_honour_width_fill_alignment_and_precision() {
+    let policies: [BuiltinPolicy; 4] = [
+        BuiltinPolicy::TriggerAllMissed,
+        BuiltinPolicy::SkipMissedAndResync,
+        SkipMissedAndDrift::default().into(),
+        SkipMissedAndDrift::new(ms(5)).into(),
+    ];
+    let durations = [
+        Duration::ZERO,
+        ms(250),
+        Duration::from_nanos(1_500),
+        Duration::from_secs(90 * 60),
+    ];
+    macro_rules! same_as_text {
+        ($value:expr) => {{
+            let value = $value;
+            let text = value.to_string();
+            assert_eq!(format!("{value:>8}"), format!("{text:>8}"));
+            assert_eq!(format!("{value:<40}|"), format!("{text:<40}|"));
+            assert_eq!(format!("{value:*^30}"), format!("{text:*^30}"));
+            assert_eq!(format!("{value:.4}"), format!("{text:.4}"));
+            assert_eq!(format!("{value:>12.3}"), format!("{text:>12.3}"));
+            assert_eq!(
+                format!("{value:2}"),
+                text,
+                "narrower than the text: no change"
+            );
+        }};
+    }
+    for policy in policies {
+        same_as_text!(policy);
+    }
+    same_as_text!(TriggerAllMissed);
+    same_as_text!(SkipMissedAndResync);
+    same_as_text!(SkipMissedAndDrift::new(ms(5)));
+    for duration in durations {
+        same_as_text!(HumanDuration(duration));
+    }
+    assert_eq!(format!("{:>8}", HumanDuration(ms(250))), "   250ms");
+}
+
 #[test]
 fn a_tolerance_may_be_written_in_any_unit_and_is_kept_in_microseconds() {
     let cases = [
