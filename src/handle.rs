@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::label::Label;
-use crate::schedule::{saturating_micros, Due, Schedule, Start};
+use crate::schedule::{saturating_micros, Schedule, Start};
 use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 use crate::Error;
 
@@ -35,15 +35,15 @@ pub(crate) enum Command {
     Stop,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Slot {
     /// The latest (re)start or stop from a handle; a later one replaces it.
     command: Option<Command>,
     /// The latest interval from a handle.
     interval_us: Option<u64>,
-    /// The timer's state as it last published it.
-    running: bool,
-    interval_now_us: u64,
+    /// The timer's schedule as it last published it: after every change, tick and
+    /// applied command.
+    schedule: Schedule,
     /// The waker of the timer's last `Pending` poll, and the deadline at which the timer
     /// wheel wakes it anyway (`None`: nothing but a command wakes it).
     waker: Option<Waker>,
@@ -52,7 +52,7 @@ struct Slot {
 
 /// `repr(C)` in the order rustc chose before the label came (the slot, then `pending`),
 /// so that the timer's every-poll look at `pending` compiles to the instructions it had.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Shared {
     slot: Mutex<Slot>,
@@ -83,15 +83,20 @@ pub(crate) struct Owner {
 
 impl Owner {
     pub(crate) fn new(schedule: &Schedule, label: Label) -> Self {
-        let owner = Owner {
+        Owner {
             shared: Arc::new(Shared {
+                slot: Mutex::new(Slot {
+                    command: None,
+                    interval_us: None,
+                    schedule: *schedule,
+                    waker: None,
+                    armed: None,
+                }),
+                pending: AtomicBool::new(false),
                 label,
-                ..Shared::default()
             }),
             registered: None,
-        };
-        owner.publish(schedule);
-        owner
+        }
     }
 
     pub(crate) fn handle(&self) -> TimerHandle {
@@ -112,8 +117,7 @@ impl Owner {
         apply(&slot, schedule);
         slot.command = None;
         slot.interval_us = None;
-        slot.running = schedule.is_running();
-        slot.interval_now_us = schedule.interval_us;
+        slot.schedule = *schedule;
     }
 
     /// The schedule as it will be once the waiting commands are applied, without applying
@@ -126,11 +130,15 @@ impl Owner {
         view
     }
 
-    /// Tells the handles what the timer did by itself (a reset, a stop, a start).
+    /// Tells the handles what the timer did by itself (a reset, a stop, a start, a tick).
     pub(crate) fn publish(&self, schedule: &Schedule) {
-        let mut slot = self.shared.lock();
-        slot.running = schedule.is_running();
-        slot.interval_now_us = schedule.interval_us;
+        self.shared.lock().schedule = *schedule;
+    }
+
+    /// Tells the handles that the timer stopped, when its schedule cannot be read: while a
+    /// panic of its policy unwinds (the schedule is stopped then).
+    pub(crate) fn publish_stopped(&self) {
+        self.shared.lock().schedule.stop();
     }
 
     /// Makes sure `waker` is woken by a command that needs the timer before `armed`.
@@ -223,7 +231,7 @@ impl TimerHandle {
     fn command(&self, op: &'static str, make: impl FnOnce() -> Command) {
         let mut slot = self.shared.lock();
         let command = make();
-        let interval_us = slot.interval_us.unwrap_or(slot.interval_now_us);
+        let interval_us = slot.interval_us.unwrap_or(slot.schedule.interval_us);
         // The timer needs waking if the command needs it before its wheel wakes it.
         let wake = match (command, slot.armed) {
             // A start that puts the first tick at or after the wake-up the timer waits
@@ -444,7 +452,7 @@ impl TimerHandle {
         match slot.command {
             Some(Command::Start(_)) => true,
             Some(Command::Stop) => false,
-            None => slot.running,
+            None => slot.schedule.is_running(),
         }
     }
 
@@ -466,7 +474,58 @@ impl TimerHandle {
     #[must_use]
     pub fn interval(&self) -> Duration {
         let slot = self.shared.lock();
-        Duration::from_micros(slot.interval_us.unwrap_or(slot.interval_now_us))
+        Duration::from_micros(slot.interval_us.unwrap_or(slot.schedule.interval_us))
+    }
+
+    /// When the timer's next tick is due, counting the commands it has not applied yet;
+    /// `None` if it is not running (or will never fire again). As
+    /// [`Timer::deadline`](crate::Timer::deadline): for a watchdog, when it trips unless
+    /// kicked before, so "quiet since" is this minus the interval.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdog = Timer::timeout(Duration::from_millis(100));
+    /// let handle = watchdog.handle();
+    /// assert_eq!(handle.deadline(), Some(start + Duration::from_millis(100)));
+    /// watchdog.tick().await; // tripped at 100 ms: the next trip is due at 200 ms
+    /// assert_eq!(handle.deadline(), Some(start + Duration::from_millis(200)));
+    /// handle.stop();
+    /// assert_eq!(handle.deadline(), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn deadline(&self) -> Option<Instant> {
+        let slot = self.shared.lock();
+        let mut view = slot.schedule;
+        apply(&slot, &mut view);
+        view.due().at()
+    }
+
+    /// The timer's name, if its builder gave it one
+    /// ([`TimerBuilder::name`](crate::TimerBuilder::name)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::builder(Duration::from_secs(1)).name("pump").build().unwrap();
+    /// assert_eq!(timer.handle().name(), Some("pump"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> Option<&str> {
+        self.shared.label.name()
     }
 }
 
@@ -507,10 +566,7 @@ impl fmt::Debug for TimerHandle {
 fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
     let mut probe = Schedule::new(interval_us);
     probe.start(start);
-    match probe.due() {
-        Due::At(due) => Some(due),
-        Due::NotStarted | Due::Stopped | Due::Never => None,
-    }
+    probe.due().at()
 }
 
 #[cfg(all(test, kadenz_loom))]

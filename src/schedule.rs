@@ -60,6 +60,16 @@ pub(crate) enum Due {
     At(Instant),
 }
 
+impl Due {
+    /// The instant of the next tick, if there is one to wait for.
+    pub(crate) fn at(self) -> Option<Instant> {
+        match self {
+            Due::At(due) => Some(due),
+            Due::NotStarted | Due::Stopped | Due::Never => None,
+        }
+    }
+}
+
 /// A timer's schedule: its interval, its state and its counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Schedule {

@@ -527,9 +527,14 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
-            #[cfg(feature = "tracing")]
-            if self.reports() {
-                return Poll::Ready(Some(self.deliver_reported(scheduled, now)));
+            if let Some(extras) = self.extras.as_deref() {
+                return Poll::Ready(Some(deliver_with_extras(
+                    &mut self.schedule,
+                    &*self.policy,
+                    extras,
+                    scheduled,
+                    now,
+                )));
             }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
@@ -645,42 +650,6 @@ impl Timer {
     /// Gives the timer the name and reporting of its builder (a non-empty label).
     pub(crate) fn set_label(&mut self, label: Label) {
         self.extras.get_or_insert_with(Box::default).label = label;
-    }
-
-    /// Whether the timer reports events (feature `tracing`): one branch on the extras
-    /// pointer for a timer without extras, one more for a timer with handles.
-    #[cfg(feature = "tracing")]
-    #[inline]
-    fn reports(&self) -> bool {
-        matches!(
-            self.extras.as_deref(),
-            Some(Extras {
-                label: Label { trace: Some(_), .. },
-                ..
-            })
-        )
-    }
-
-    /// Delivers the tick due at `scheduled` for a timer that [`reports`](Self::reports),
-    /// and reports it if it is worth it. Out of line, so that the tick path of the timers
-    /// that report nothing is the one they have without the feature.
-    #[cfg(feature = "tracing")]
-    #[inline(never)]
-    fn deliver_reported(&mut self, scheduled: Instant, now: Instant) -> Tick {
-        let tick = self.schedule.deliver(&*self.policy, scheduled, now);
-        if let Some(Extras {
-            label: Label {
-                name,
-                trace: Some(trace),
-            },
-            ..
-        }) = self.extras.as_deref()
-        {
-            if trace.wants(&tick) {
-                crate::label::tick(name.as_deref(), trace, &tick, self.schedule.interval_us);
-            }
-        }
-        tick
     }
 
     /// The timer's name, if its builder gave it one ([`TimerBuilder::name`]).
@@ -1141,10 +1110,48 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        match self.view().due() {
-            Due::At(due) => Some(due),
-            Due::NotStarted | Due::Stopped | Due::Never => None,
+        self.view().due().at()
+    }
+}
+
+/// Delivers the tick due at `scheduled` for a timer with extras: tells its handles, and
+/// reports it (feature `tracing`) if it is worth it. Out of line, so that the tick path
+/// of the timers without extras is the one they have without handles and events.
+#[inline(never)]
+fn deliver_with_extras(
+    schedule: &mut Schedule,
+    policy: &dyn MissedTickPolicy,
+    extras: &Extras,
+    scheduled: Instant,
+    now: Instant,
+) -> Tick {
+    let owner = extras.owner.as_ref();
+    // A policy that panics leaves the schedule stopped: the handles must say so too.
+    let on_panic = owner.map(PublishStopOnUnwind);
+    let tick = schedule.deliver(policy, scheduled, now);
+    std::mem::forget(on_panic);
+    #[cfg(feature = "tracing")]
+    if let Label {
+        name,
+        trace: Some(trace),
+    } = &extras.label
+    {
+        if trace.wants(&tick) {
+            crate::label::tick(name.as_deref(), trace, &tick, schedule.interval_us);
         }
+    }
+    if let Some(owner) = owner {
+        owner.publish(schedule);
+    }
+    tick
+}
+
+/// Publishes "stopped" to the handles if dropped: while a policy's panic unwinds.
+struct PublishStopOnUnwind<'a>(&'a Owner);
+
+impl Drop for PublishStopOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.0.publish_stopped();
     }
 }
 

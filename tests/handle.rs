@@ -454,3 +454,40 @@ fn a_watchdog_restarted_through_a_handle_trips_on_a_multi_thread_runtime() {
             .unwrap();
     });
 }
+
+/// A handle's `deadline` is the timer's, at every step: after ticks (which the timer's
+/// task delivers without a command), with each kind of command waiting, and after they
+/// are applied; `name` is the builder's.
+#[tokio::test(start_paused = true)]
+async fn a_handle_sees_the_deadline_through_ticks_and_commands() {
+    let start = Instant::now();
+    let mut timer = Timer::builder(ms(100)).name("meter").build().unwrap();
+    let handle = timer.handle();
+    assert_eq!(handle.name(), Some("meter"));
+    assert_eq!(Timer::periodic(ms(1)).handle().name(), None);
+    let same = |timer: &Timer, handle: &TimerHandle, expected: Option<u64>| {
+        assert_eq!(handle.deadline(), expected.map(|at| start + ms(at)));
+        assert_eq!(timer.deadline(), handle.deadline());
+    };
+    same(&timer, &handle, Some(100));
+    timer.tick().await.unwrap();
+    same(&timer, &handle, Some(200));
+    // Late ticks in a burst (TriggerAllMissed): each moves the deadline by one interval.
+    advance(ms(250)).await; // at 350 ms
+    timer.tick().await.unwrap();
+    same(&timer, &handle, Some(300));
+    timer.tick().await.unwrap();
+    same(&timer, &handle, Some(400));
+    handle.set_interval(ms(40)).unwrap(); // waiting: counted from the tick at 300 ms
+    same(&timer, &handle, Some(340));
+    handle.reset_at(start + ms(360));
+    same(&timer, &handle, Some(360));
+    handle.stop();
+    same(&timer, &handle, None);
+    handle.reset(); // at 350 ms, with the new interval
+    same(&timer, &handle, Some(390));
+    assert_eq!(timer.tick().await.unwrap().scheduled(), start + ms(390));
+    same(&timer, &handle, Some(430));
+    timer.stop();
+    same(&timer, &handle, None);
+}

@@ -443,6 +443,27 @@ async fn a_panicking_policy_leaves_the_timer_stopped() {
     assert_eq!(next_tick(&mut timer).await, None);
 }
 
+/// The timer's handles see the stop a panicking policy leaves: `is_running`, `deadline`
+/// and `Debug` agree with the timer's own view, before and after a restart.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_policy_stops_the_timer_for_its_handles_too() {
+    let mut timer = Timer::new(ms(10), Panics);
+    let handle = timer.handle();
+    advance(ms(10)).await;
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut timer)));
+    assert!(caught.is_err());
+    assert!(!timer.is_running());
+    assert!(!handle.is_running());
+    assert_eq!(handle.deadline(), None);
+    assert_eq!(
+        format!("{handle:?}"),
+        "TimerHandle { interval: 10ms, running: false }"
+    );
+    handle.reset();
+    assert!(timer.is_running() && handle.is_running());
+    assert_eq!(handle.deadline(), Some(Instant::now() + ms(10)));
+}
+
 // --- cancel safety and fairness ----------------------------------------------------
 
 #[tokio::test(start_paused = true)]
