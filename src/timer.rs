@@ -1128,6 +1128,8 @@ fn deliver_with_extras(
     let owner = extras.owner.as_ref();
     // A policy that panics leaves the schedule stopped: the handles must say so too.
     let on_panic = owner.map(PublishStopOnUnwind);
+    #[cfg(feature = "tracing")]
+    let before = *schedule;
     let tick = schedule.deliver(policy, scheduled, now);
     std::mem::forget(on_panic);
     #[cfg(feature = "tracing")]
@@ -1137,7 +1139,12 @@ fn deliver_with_extras(
     } = &extras.label
     {
         if trace.wants(&tick) {
-            crate::label::tick(name.as_deref(), trace, &tick, schedule.interval_us);
+            // Reported while the schedule is as before the tick: a subscriber that panics
+            // leaves the tick undelivered (the next poll delivers it again), as a tick is
+            // consumed only when the future completes with it.
+            let after = std::mem::replace(schedule, before);
+            crate::label::tick(name.as_deref(), trace, &tick, after.interval_us);
+            *schedule = after;
         }
     }
     if let Some(owner) = owner {

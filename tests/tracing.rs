@@ -9,6 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,9 +31,10 @@ struct Seen {
     fields: BTreeMap<String, String>,
 }
 
-/// Collects every event; ignores spans.
+/// Collects every event; ignores spans. While `panics` is above zero, an event counts it
+/// down and panics after it is collected (a subscriber that fails).
 #[derive(Clone, Default)]
-struct Collector(Arc<Mutex<Vec<Seen>>>);
+struct Collector(Arc<Mutex<Vec<Seen>>>, Arc<AtomicU32>);
 
 impl Collector {
     /// The events collected since the last call.
@@ -79,6 +81,14 @@ impl Subscriber for Collector {
             target: event.metadata().target().to_string(),
             fields: fields.0,
         });
+        let fail = self
+            .1
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            });
+        if fail.is_ok() {
+            panic!("the subscriber fails");
+        }
     }
 
     fn enter(&self, _: &Id) {}
@@ -171,6 +181,43 @@ async fn a_tick_later_than_the_threshold_warns() {
     // On time: nothing.
     next_tick(&mut timer).await.unwrap();
     assert_eq!(events.take(), []);
+}
+
+/// A subscriber that panics on the WARN of a late tick: the tick is not consumed (not
+/// counted, not lost); the next poll delivers it, and reports it again. The handles see
+/// the timer as before the tick throughout.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_subscriber_leaves_the_tick_it_reports_undelivered() {
+    let (events, _guard) = collect();
+    let start = Instant::now();
+    let mut timer = Timer::builder(ms(10))
+        .name("control")
+        .warn_if_late(ms(2))
+        .build()
+        .unwrap();
+    let handle = timer.handle();
+    advance(ms(15)).await;
+    events.1.store(1, Ordering::Relaxed);
+    let polled = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+            || timer.poll_tick(cx),
+        )))
+    })
+    .await;
+    assert!(polled.is_err(), "the subscriber's panic propagates");
+    assert_eq!(events.take(), [late("control", "5000", "2000", "0", "0")]);
+    assert_eq!(timer.stats().delivered(), 0);
+    assert_eq!(timer.deadline(), Some(start + ms(10)));
+    assert!(timer.is_running() && handle.is_running());
+    assert_eq!(handle.deadline(), Some(start + ms(10)));
+
+    let tick = next_tick(&mut timer).await.unwrap();
+    assert_eq!((tick.scheduled(), tick.drift()), (start + ms(10), ms(5)));
+    assert_eq!(events.take(), [late("control", "5000", "2000", "0", "0")]);
+    assert_eq!(timer.stats().delivered(), 1);
+    assert_eq!(handle.deadline(), Some(start + ms(20)));
+    let tick = next_tick(&mut timer).await.unwrap();
+    assert_eq!((tick.scheduled(), tick.drift()), (start + ms(20), ms(0)));
 }
 
 #[tokio::test(start_paused = true)]
