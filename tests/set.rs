@@ -539,3 +539,199 @@ async fn dropping_what_changes_left_behind_yields() {
         seen += 1;
     }
 }
+
+/// Panics of a key's `Hash`, `Eq` or `Clone`: every method that calls them, made to fail
+/// at its first, second, ... call of any of them, leaves the set as it was (its length,
+/// keys, every entry's state, and the ticks to come), and works on afterwards. Sets of
+/// sizes around the hash table's growth points, with removed entries (vacant slots).
+#[tokio::test(start_paused = true)]
+async fn a_panicking_hash_eq_or_clone_leaves_the_set_as_it_was() {
+    use std::cell::Cell;
+    use std::hash::{Hash, Hasher};
+
+    thread_local! {
+        /// Calls of the keys' code left before one panics (`u64::MAX`: none panics).
+        static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
+    }
+    fn user_code() {
+        LEFT.with(|left| match left.get() {
+            u64::MAX => {}
+            0 => {
+                left.set(u64::MAX);
+                panic!("the key's code fails");
+            }
+            n => left.set(n - 1),
+        });
+    }
+
+    /// Few distinct hashes, so that lookups compare keys too.
+    #[derive(Debug)]
+    struct K(Key);
+    #[derive(Debug)]
+    struct Key(u32);
+    impl Hash for K {
+        fn hash<H: Hasher>(&self, state: &mut H) {
+            user_code();
+            (self.0 .0 % 4).hash(state);
+        }
+    }
+    impl PartialEq for K {
+        fn eq(&self, other: &Self) -> bool {
+            user_code();
+            self.0 .0 == other.0 .0
+        }
+    }
+    impl Eq for K {}
+    impl Clone for K {
+        fn clone(&self) -> Self {
+            user_code();
+            K(Key(self.0 .0))
+        }
+    }
+
+    /// `n` entries, every third removed again, one stopped, one due now.
+    fn build(n: u32) -> TimerSet<K> {
+        let mut set = TimerSet::new();
+        for i in 0..n {
+            set.insert(K(Key(i)), Timer::builder(ms(10 + u64::from(i % 7))))
+                .unwrap();
+        }
+        for i in (0..n).step_by(3) {
+            set.remove(&K(Key(i)));
+        }
+        if n > 1 {
+            set.stop(&K(Key(1)));
+        }
+        set.insert(
+            K(Key(1_000)),
+            Timer::builder(ms(25)).first_tick_at(Instant::now()),
+        )
+        .unwrap();
+        set
+    }
+    type State = (
+        usize,
+        Vec<u32>,
+        Vec<(bool, bool, Option<Duration>, Option<Instant>)>,
+    );
+    fn state(set: &TimerSet<K>) -> State {
+        let mut keys: Vec<u32> = set.keys().map(|key| key.0 .0).collect();
+        keys.sort_unstable();
+        let entries = (0..40)
+            .chain([1_000, 2_000])
+            .map(|i| {
+                let key = K(Key(i));
+                (
+                    set.contains(&key),
+                    set.is_running(&key),
+                    set.interval(&key),
+                    set.deadline(&key),
+                )
+            })
+            .collect();
+        (set.len(), keys, entries)
+    }
+    /// The ticks due in the next 60 ms, sorted (ticks due at the same instant come in an
+    /// order of the set's own).
+    async fn ticks(set: &mut TimerSet<K>, t0: Instant) -> Vec<(Instant, u32)> {
+        let mut ticks = Vec::new();
+        loop {
+            let (key, tick) = tokio::time::timeout(PATIENCE, set.next()).await.unwrap();
+            if tick.scheduled() > t0 + ms(60) {
+                break;
+            }
+            ticks.push((tick.scheduled(), key.0 .0));
+        }
+        ticks.sort_unstable();
+        ticks
+    }
+
+    type Op = fn(&mut TimerSet<K>);
+    let ops: [(&str, Op); 18] = [
+        ("insert new", |s| {
+            s.insert(K(Key(2_000)), Timer::builder(ms(7))).unwrap();
+        }),
+        ("insert new, not started", |s| {
+            s.insert(K(Key(2_000)), Timer::builder(ms(7)).auto_start(false))
+                .unwrap();
+        }),
+        ("insert over", |s| {
+            s.insert(K(Key(2)), Timer::builder(ms(9))).unwrap();
+        }),
+        ("insert over the stopped", |s| {
+            s.insert(K(Key(1)), Timer::builder(ms(9))).unwrap();
+        }),
+        ("remove", |s| {
+            s.remove(&K(Key(2)));
+        }),
+        ("remove missing", |s| {
+            s.remove(&K(Key(3)));
+        }),
+        ("contains", |s| {
+            let _ = s.contains(&K(Key(2)));
+        }),
+        ("reset", |s| {
+            s.reset(&K(Key(2)));
+        }),
+        ("reset_after", |s| {
+            s.reset_after(&K(Key(2)), ms(3));
+        }),
+        ("reset_at", |s| {
+            s.reset_at(&K(Key(2)), Instant::now() + ms(4));
+        }),
+        ("reset_immediately", |s| {
+            s.reset_immediately(&K(Key(2)));
+        }),
+        ("stop", |s| {
+            s.stop(&K(Key(2)));
+        }),
+        ("set_interval", |s| {
+            s.set_interval(&K(Key(2)), ms(5)).unwrap();
+        }),
+        ("is_running", |s| {
+            let _ = s.is_running(&K(Key(2)));
+        }),
+        ("interval", |s| {
+            let _ = s.interval(&K(Key(2)));
+        }),
+        ("deadline", |s| {
+            let _ = s.deadline(&K(Key(2)));
+        }),
+        ("poll_next (a due tick)", |s| {
+            let _ = poll_once(s);
+        }),
+        ("reset the one due now", |s| {
+            s.reset(&K(Key(1_000)));
+        }),
+    ];
+    let mut panics = 0;
+    for (name, op) in ops {
+        for n in [0, 1, 3, 4, 7, 8, 14, 15, 28, 29] {
+            for fail_at in 0.. {
+                let t0 = Instant::now();
+                let mut set = build(n);
+                let before = state(&set);
+                LEFT.with(|left| left.set(fail_at));
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&mut set)));
+                LEFT.with(|left| left.set(u64::MAX));
+                if result.is_ok() {
+                    break;
+                }
+                panics += 1;
+                let context = format!("{name}, {n} entries, failing at call {fail_at}");
+                assert_eq!(state(&set), before, "{context}");
+                // It works on: the same call again, and the ticks of a set that never failed.
+                let mut reference = build(n);
+                op(&mut set);
+                op(&mut reference);
+                assert_eq!(state(&set), state(&reference), "{context}");
+                // Side by side, on the same clock.
+                let (ticked, expected) =
+                    tokio::join!(ticks(&mut set, t0), ticks(&mut reference, t0));
+                assert_eq!(ticked, expected, "{context}");
+            }
+        }
+    }
+    assert!(panics > 100, "{panics} failures tried");
+}

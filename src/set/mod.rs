@@ -104,6 +104,14 @@ use queue::Queue;
 /// clock by hand to an instant inside a millisecond may see an entry delivered up to that
 /// millisecond earlier than a lone `Timer`, which waits for its own slot of the wheel.
 ///
+/// # Keys that panic
+///
+/// A panic of a key's `Hash`, `Eq` or `Clone` propagates to the caller of the method
+/// that called it, and leaves the set as it was before the call: its entries, their
+/// schedules and the ticks to come. The set calls a key's `Hash` once per method, on the
+/// key given, before it changes anything (growing its table needs no key's hash), and
+/// `Clone` only to yield a tick, before that tick is taken.
+///
 /// # Limits
 ///
 /// Due times are kept in nanoseconds from the instant the set was created: a tick more
@@ -139,7 +147,10 @@ pub struct TimerSet<K> {
     slots: Vec<Slot<K>>,
     /// The first vacant slot, or `NONE`; each vacant slot names the next.
     free: u32,
-    index: HashTable<u32>,
+    /// The slots by key: each with 32 bits of its key's hash, so that the table grows and
+    /// rehashes without calling the keys' `Hash` (which may panic, and must then leave
+    /// the set as it was) and compares keys only when those bits match.
+    index: HashTable<Indexed>,
     hasher: RandomState,
     queue: Queue,
     /// Entries with a due time (each has an item in the queue).
@@ -170,6 +181,37 @@ impl<K: Eq> Slot<K> {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// The hash table's equality: the entry under `key`, whose hash kept is `hash` (compared
+/// first, so that a key's `Eq` runs only on a likely match).
+fn is<'a, K: Eq>(slots: &'a [Slot<K>], hash: u32, key: &'a K) -> impl Fn(&Indexed) -> bool + 'a {
+    move |indexed| indexed.hash == hash && slots[indexed.slot as usize].holds(key)
+}
+
+/// An entry of the set's hash table: a slot, and 32 bits of its key's hash.
+#[derive(Clone, Copy)]
+struct Indexed {
+    slot: u32,
+    hash: u32,
+}
+
+impl Indexed {
+    /// The table's hash of an entry: its 32 bits spread over 64 (a multiplication by an
+    /// odd constant, so that the table's top bits, which it compares first, vary too).
+    fn hash(self) -> u64 {
+        spread(self.hash)
+    }
+}
+
+/// The 32 bits of a key's hash kept in the table, from the hasher's 64.
+fn narrow(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
+}
+
+/// The 64-bit hash the table works with, from the 32 bits it keeps.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
 
 /// Items left behind by changes that one poll drops before it yields (about 50 µs).
 const STALE_PER_POLL: usize = 4096;
@@ -419,7 +461,7 @@ impl<K> TimerSet<K> {
     pub fn memory(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot<K>>()
             // A slab index and a control byte for each bucket of the hash table.
-            + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
+            + self.index.capacity() * 8 / 7 * (std::mem::size_of::<Indexed>() + 1)
             + self.queue.capacity_bytes()
             + self.unstarted.capacity() * std::mem::size_of::<u32>()
     }
@@ -531,14 +573,19 @@ impl<K> TimerSet<K> {
 
 impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn find(&self, key: &K) -> Option<u32> {
-        self.find_hashed(self.hasher.hash_one(key), key)
+        self.find_hashed(self.hash(key), key)
     }
 
-    fn find_hashed(&self, hash: u64, key: &K) -> Option<u32> {
-        let slots = &self.slots;
+    /// The bits of `key`'s hash that the table keeps. The one call of the key's `Hash`
+    /// in each method, before the method changes anything.
+    fn hash(&self, key: &K) -> u32 {
+        narrow(self.hasher.hash_one(key))
+    }
+
+    fn find_hashed(&self, hash: u32, key: &K) -> Option<u32> {
         self.index
-            .find(hash, |&slot| slots[slot as usize].holds(key))
-            .copied()
+            .find(spread(hash), is(&self.slots, hash, key))
+            .map(|indexed| indexed.slot)
     }
 
     /// Adds a timer under `key`, built and started as [`TimerBuilder::build`] would
@@ -594,10 +641,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet without precise(true) (the set waits as a whole)",
             });
         }
-        let hash = self.hasher.hash_one(&key);
+        let hash = self.hash(&key);
         let existing = self.find_hashed(hash, &key);
         if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
             return Err(Error::SetFull(self.len));
+        }
+        if existing.is_none() {
+            // Room in the table before anything changes (growing it calls no user code).
+            self.index.reserve(1, |indexed| indexed.hash());
         }
         let policy = self.policies.add(plan.policy, plan.builtin);
         let mut entry = Entry::new(plan.interval_us, policy);
@@ -634,11 +685,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                     self.free = next_free;
                 }
                 self.slots[slot as usize] = Slot::Occupied { key, entry };
-                let (slots, hasher) = (&self.slots, &self.hasher);
                 self.index
-                    .insert_unique(hash, slot, |&s| match &slots[s as usize] {
-                        Slot::Occupied { key, .. } => hasher.hash_one(key),
-                        Slot::Vacant { .. } => 0,
+                    .insert_unique(spread(hash), Indexed { slot, hash }, |indexed| {
+                        indexed.hash()
                     });
                 self.len += 1;
                 (slot, None)
@@ -669,15 +718,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     pub fn remove(&mut self, key: &K) -> bool {
-        let hash = self.hasher.hash_one(key);
-        let slots = &self.slots;
+        let hash = self.hash(key);
         let Ok(found) = self
             .index
-            .find_entry(hash, |&slot| slots[slot as usize].holds(key))
+            .find_entry(spread(hash), is(&self.slots, hash, key))
         else {
             return false;
         };
-        let (slot, _) = found.remove();
+        let (Indexed { slot, .. }, _) = found.remove();
         let vacant = Slot::Vacant {
             next_free: self.free,
         };
