@@ -735,3 +735,41 @@ async fn a_panicking_hash_eq_or_clone_leaves_the_set_as_it_was() {
     }
     assert!(panics > 100, "{panics} failures tried");
 }
+
+/// Inserts of not-started entries (`auto_start(false)`) queue a start for the next poll;
+/// re-inserting one key a million times, or inserting and removing it, before any poll,
+/// keeps the set's memory at what one entry needs, and the entry starts at the poll.
+#[tokio::test(start_paused = true)]
+async fn not_started_inserts_between_polls_keep_memory_bounded() {
+    let t0 = Instant::now();
+    let not_started = || Timer::builder(ms(10)).auto_start(false);
+    let mut set = TimerSet::new();
+    set.insert(0u32, not_started()).unwrap();
+    let one = set.memory();
+    for _ in 0..1_000_000 {
+        set.insert(0, not_started()).unwrap();
+    }
+    assert!(
+        set.memory() <= one + 256,
+        "{} bytes, {one} for one entry",
+        set.memory()
+    );
+    assert_eq!(next_of(&mut set, t0).await, (0, 10, 0, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, (0, 20, 0, 0, 0));
+
+    let mut churned = TimerSet::new();
+    churned.insert(1u32, not_started()).unwrap();
+    let one = churned.memory();
+    for _ in 0..1_000_000 {
+        churned.remove(&1);
+        churned.insert(1, not_started()).unwrap();
+    }
+    assert!(churned.memory() <= one + 256, "{} bytes", churned.memory());
+    churned.remove(&1);
+    assert!(
+        churned.memory() <= one + 256,
+        "{} bytes, empty",
+        churned.memory()
+    );
+    assert!(poll_once(&mut churned).is_pending());
+}

@@ -552,6 +552,29 @@ impl<K> TimerSet<K> {
         self.queue.rebuild(items);
     }
 
+    /// Drops the slots of `unstarted` that no longer name an entry to start (replaced,
+    /// removed, started, or listed twice) once they outnumber the entries: memory stays
+    /// within about twice the entries, at O(log n) amortized per insert or remove,
+    /// however many inserts come between two polls.
+    fn shed_unstarted(&mut self) {
+        let bound = 2 * self.len + 16;
+        if self.unstarted.len() <= bound {
+            return;
+        }
+        let slots = &self.slots;
+        self.unstarted.retain(|&slot| {
+            matches!(
+                slots.get(slot as usize),
+                Some(Slot::Occupied { entry, .. }) if entry.phase() == Phase::NotStarted
+            )
+        });
+        // Entries listed twice start once anyway; ticks due at the same instant come in
+        // no promised order, so the list's order need not be kept.
+        self.unstarted.sort_unstable();
+        self.unstarted.dedup();
+        self.unstarted.shrink_to(bound);
+    }
+
     /// Starts the entries built with `auto_start(false)` that nothing started yet.
     fn start_unstarted(&mut self) {
         let now = Instant::now();
@@ -695,6 +718,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         };
         if plan.start.is_none() {
             self.unstarted.push(slot);
+            self.shed_unstarted();
         }
         self.changed(slot, before, placed);
         Ok(())
@@ -744,6 +768,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         } else {
             self.shed();
         }
+        self.shed_unstarted();
         true
     }
 
