@@ -773,3 +773,56 @@ async fn not_started_inserts_between_polls_keep_memory_bounded() {
     );
     assert!(poll_once(&mut churned).is_pending());
 }
+
+/// An entry whose policy always answers 0 (its next tick due at its start, long past)
+/// would have its ticks come first for ever. It is held back: the other entries' due
+/// ticks come first, then its own while no other is due, and the next one due as soon
+/// as it is.
+#[tokio::test(start_paused = true)]
+async fn a_policy_that_answers_zero_does_not_starve_the_other_entries() {
+    #[derive(Debug)]
+    struct Zero;
+    impl MissedTickPolicy for Zero {
+        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
+            0
+        }
+    }
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    set.insert("zero", Timer::builder(ms(10)).missed_tick_policy(Zero))
+        .unwrap();
+    set.insert("a", Timer::builder(ms(10))).unwrap();
+    set.insert("b", Timer::builder(ms(15))).unwrap();
+    advance(ms(100)).await;
+    let mut ticks = Vec::new();
+    for _ in 0..17 {
+        let (key, due, ..) = next_of(&mut set, t0).await;
+        ticks.push((key, due));
+    }
+    // The first tick of "zero" (due at 10 ms) in due order; then the others' due ticks
+    // before its next.
+    // (Ticks due at the same instant come in an order of the set's own.)
+    let mut others: Vec<_> = ticks
+        .iter()
+        .filter(|(key, _)| *key != "zero")
+        .copied()
+        .collect();
+    others.sort_by_key(|&(key, due)| (due, key));
+    let mut expected: Vec<_> = (1..=10)
+        .map(|k| ("a", 10 * k))
+        .chain((1..=6).map(|k| ("b", 15 * k)))
+        .collect();
+    expected.sort_by_key(|&(key, due)| (due, key));
+    assert_eq!(others, expected);
+    assert_eq!(ticks.iter().filter(|(key, _)| *key == "zero").count(), 1);
+    // Nothing else is due: "zero" ticks, due at its start, at once and as often as asked.
+    for _ in 0..100_000 {
+        assert_eq!(next_of(&mut set, t0).await, ("zero", 0, 100, 10, 0));
+    }
+    assert_eq!(Instant::now(), t0 + ms(100));
+    // The others' next ticks come as soon as they are due.
+    advance(ms(10)).await;
+    assert_eq!(next_of(&mut set, t0).await, ("b", 105, 5, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, ("a", 110, 0, 0, 0));
+    assert_eq!(next_of(&mut set, t0).await, ("zero", 0, 110, 11, 0));
+}

@@ -32,6 +32,10 @@ pub(super) struct Entry {
     origin_ns: i64,
     pub(super) policy: u32,
     phase: Phase,
+    /// Held back by the set after a tick that did not advance its schedule: its due time
+    /// has no item in the set's queue until the set lets it go (in the padding: the
+    /// entry stays 32 bytes).
+    pub(super) held: bool,
 }
 
 /// The sign bit flipped: nanoseconds from the epoch, negative ones included, in an order
@@ -46,6 +50,7 @@ impl Entry {
             origin_ns: 0,
             policy,
             phase: Phase::NotStarted,
+            held: false,
         }
     }
 

@@ -64,6 +64,16 @@ use queue::Queue;
 /// takes a unit of tokio's cooperative budget, as a [`Timer`](crate::Timer)'s does, so a
 /// long catch-up gives the runtime back its thread now and then.
 ///
+/// Exactly what one entry can take from the others: a tick due earlier than theirs, and
+/// nothing else. The one exception to the order of due times bounds that too: an entry
+/// whose policy answers a due time not after the tick it just delivered (a custom policy
+/// that stands still or goes back, which would have that entry's ticks come first for
+/// ever, as a lone `Timer` delivers them at once for ever) is held back. Its next tick
+/// comes only when no other entry has a tick due by the set's clock; then every held
+/// entry gets its next tick, and so on. A change of a held entry (a reset, a stop, a new
+/// interval, a replacing insert) ends the hold. The ticks themselves (due times, drifts)
+/// are the lone `Timer`'s either way; only when they come differs.
+///
 /// # Stopped entries and an empty set
 ///
 /// A stopped entry stays in the set, and ticks again once reset. A set that is empty, or
@@ -158,6 +168,9 @@ pub struct TimerSet<K> {
     len: usize,
     /// Slots of entries built with `auto_start(false)`, started by the next poll.
     unstarted: Vec<u32>,
+    /// Slots of the entries held back after a tick that did not advance their schedule
+    /// (`Entry::held`; a slot whose entry is no longer held is passed over).
+    held: Vec<u32>,
     policies: Policies,
     stats: Stats,
     sleep: WheelSleep,
@@ -181,6 +194,29 @@ impl<K: Eq> Slot<K> {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Drops the slots of `list` that no longer name an entry that `keep`s (changed,
+/// removed, or listed twice) once they outnumber twice the `live` entries: memory stays
+/// within about twice the entries, at O(log n) amortized per addition.
+fn shed_slots<K>(
+    list: &mut Vec<u32>,
+    slots: &[Slot<K>],
+    live: usize,
+    keep: impl Fn(&Entry) -> bool,
+) {
+    let bound = 2 * live + 16;
+    if list.len() <= bound {
+        return;
+    }
+    list.retain(|&slot| {
+        matches!(slots.get(slot as usize), Some(Slot::Occupied { entry, .. }) if keep(entry))
+    });
+    // A slot listed twice is acted on once anyway, and ticks due at the same instant come
+    // in no promised order, so the list's order need not be kept.
+    list.sort_unstable();
+    list.dedup();
+    list.shrink_to(bound);
+}
 
 /// The hash table's equality: the entry under `key`, whose hash kept is `hash` (compared
 /// first, so that a key's `Eq` runs only on a likely match).
@@ -237,6 +273,7 @@ impl<K> Default for TimerSet<K> {
             due_entries: 0,
             len: 0,
             unstarted: Vec::new(),
+            held: Vec::new(),
             policies: Policies::default(),
             stats: Stats::default(),
             sleep: None,
@@ -413,6 +450,7 @@ impl<K> TimerSet<K> {
         self.due_entries = 0;
         self.len = 0;
         self.unstarted.clear();
+        self.held.clear();
         self.policies.clear();
     }
 
@@ -463,7 +501,7 @@ impl<K> TimerSet<K> {
             // A slab index and a control byte for each bucket of the hash table.
             + self.index.capacity() * 8 / 7 * (std::mem::size_of::<Indexed>() + 1)
             + self.queue.capacity_bytes()
-            + self.unstarted.capacity() * std::mem::size_of::<u32>()
+            + (self.unstarted.capacity() + self.held.capacity()) * std::mem::size_of::<u32>()
     }
 
     fn entry(&self, slot: u32) -> Option<&Entry> {
@@ -480,7 +518,11 @@ impl<K> TimerSet<K> {
         if self.due_entries == 0 {
             return None;
         }
-        if let Some(top) = self.queue.first().filter(|&top| self.is_current(top)) {
+        if let Some(top) = self
+            .queue
+            .first()
+            .filter(|&top| self.held.is_empty() && self.is_current(top))
+        {
             return Some(top.due);
         }
         self.slots
@@ -492,22 +534,28 @@ impl<K> TimerSet<K> {
             .min()
     }
 
-    /// Whether a queued item is the due time of its entry now (else it was left behind).
+    /// Whether a queued item is the due time of its entry now (else it was left behind,
+    /// or the entry is held back).
     fn is_current(&self, item: Item) -> bool {
         self.entry(item.slot)
-            .is_some_and(|entry| entry.due() == Some(item.due))
+            .is_some_and(|entry| !entry.held && entry.due() == Some(item.due))
     }
 
     /// After the entry in `slot` changed, from due time `before`: counts it, queues its
     /// new due time, and keeps the set's wait no later than it.
     fn changed(&mut self, slot: u32, before: Option<u64>, placed: Placed) {
+        // A change lets a held entry go: its due time, changed or not, needs an item.
+        let was_held = match self.slots.get_mut(slot as usize) {
+            Some(Slot::Occupied { entry, .. }) => std::mem::take(&mut entry.held),
+            _ => false,
+        };
         let after = self.entry(slot).and_then(Entry::due);
         self.due_entries =
             self.due_entries + usize::from(after.is_some()) - usize::from(before.is_some());
         let Some(due) = after else {
             return;
         };
-        if after != before {
+        if after != before || was_held {
             self.queue.push(Item { due, slot });
             self.wait_no_later_than(due_instant(self.epoch, due), placed);
             self.shed();
@@ -542,11 +590,12 @@ impl<K> TimerSet<K> {
             .iter()
             .enumerate()
             .filter_map(|(slot, s)| match s {
-                Slot::Occupied { entry, .. } => entry.due().map(|due| Item {
+                Slot::Occupied { entry, .. } if !entry.held => entry.due().map(|due| Item {
                     due,
                     // Slots are counted in `u32`.
                     slot: slot as u32,
                 }),
+                Slot::Occupied { .. } => None,
                 Slot::Vacant { .. } => None,
             });
         self.queue.rebuild(items);
@@ -557,22 +606,27 @@ impl<K> TimerSet<K> {
     /// within about twice the entries, at O(log n) amortized per insert or remove,
     /// however many inserts come between two polls.
     fn shed_unstarted(&mut self) {
-        let bound = 2 * self.len + 16;
-        if self.unstarted.len() <= bound {
-            return;
-        }
-        let slots = &self.slots;
-        self.unstarted.retain(|&slot| {
-            matches!(
-                slots.get(slot as usize),
-                Some(Slot::Occupied { entry, .. }) if entry.phase() == Phase::NotStarted
-            )
+        shed_slots(&mut self.unstarted, &self.slots, self.len, |entry| {
+            entry.phase() == Phase::NotStarted
         });
-        // Entries listed twice start once anyway; ticks due at the same instant come in
-        // no promised order, so the list's order need not be kept.
-        self.unstarted.sort_unstable();
-        self.unstarted.dedup();
-        self.unstarted.shrink_to(bound);
+    }
+
+    /// Lets every held entry go: queues its due time again. `false` if none was held.
+    fn release_held(&mut self) -> bool {
+        if self.held.is_empty() {
+            return false;
+        }
+        for slot in std::mem::take(&mut self.held) {
+            if let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) {
+                if std::mem::take(&mut entry.held) {
+                    if let Some(due) = entry.due() {
+                        self.queue.push(Item { due, slot });
+                    }
+                }
+            }
+        }
+        self.shed();
+        true
     }
 
     /// Starts the entries built with `auto_start(false)` that nothing started yet.
@@ -694,6 +748,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 };
                 let before = old.due();
                 self.policies.release(old.policy);
+                // So that `changed` lets a held entry go.
+                entry.held = old.held;
                 *old = entry;
                 (slot, before)
             }
@@ -765,6 +821,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         self.len -= 1;
         if self.len == 0 {
             self.queue.clear();
+            self.held.clear();
         } else {
             self.shed();
         }
@@ -1135,6 +1192,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 self.waited = false;
             }
             let Some(top) = self.queue.peek() else {
+                if self.release_held() {
+                    continue;
+                }
                 return Poll::Pending;
             };
             if !self.is_current(top) {
@@ -1152,6 +1212,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             let scheduled = due_instant(self.epoch, top.due);
             let mut now = Instant::now();
             if now < scheduled {
+                // Nothing else is due: the held entries' turn (they are due already).
+                if self.release_held() {
+                    continue;
+                }
                 if self.wait(cx, scheduled, now).is_pending() {
                     return Poll::Pending;
                 }
@@ -1161,7 +1225,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 // a long catch-up would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
-            return Poll::Ready(self.deliver(top.slot, scheduled, now));
+            return Poll::Ready(self.deliver(top, scheduled, now));
         }
     }
 
@@ -1177,8 +1241,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         poll
     }
 
-    /// Delivers the tick of the entry in `slot`, first in the queue, due at `scheduled`.
-    fn deliver(&mut self, slot: u32, scheduled: Instant, now: Instant) -> (K, Tick) {
+    /// Delivers the tick of `top`, first in the queue, due at `scheduled`.
+    fn deliver(&mut self, top: Item, scheduled: Instant, now: Instant) -> (K, Tick) {
+        let slot = top.slot;
         let epoch = self.epoch;
         let Some(Slot::Occupied { key, entry }) = self.slots.get_mut(slot as usize) else {
             unreachable!("the first queued item is an entry's due time");
@@ -1194,6 +1259,15 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         entry.store(&schedule, epoch);
         self.stats.merge(schedule.stats);
         match entry.due() {
+            // A policy that stands still or goes back would have this entry's ticks come
+            // first for ever: it is held back until no other entry has a tick due.
+            Some(due) if due <= top.due => {
+                self.due_entries += 1;
+                entry.held = true;
+                self.queue.pop();
+                self.held.push(slot);
+                shed_slots(&mut self.held, &self.slots, self.len, |entry| entry.held);
+            }
             Some(due) => {
                 self.due_entries += 1;
                 self.queue.replace_top(Item { due, slot });

@@ -38,6 +38,16 @@ pub fn noop_waker() -> Waker {
     Waker::from(Arc::new(Noop))
 }
 
+/// The policy of [`Policy::StandStill`].
+#[derive(Debug)]
+struct StandStill;
+
+impl kadenz::policy::MissedTickPolicy for StandStill {
+    fn calculate_next_tick_time(&self, _: u64, scheduled_tick_time: u64, _: u64) -> u64 {
+        scheduled_tick_time
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Policy {
     TriggerAllMissed,
@@ -47,6 +57,9 @@ pub enum Policy {
     },
     /// `Timer::timeout`: `SkipMissedAndDrift` with zero tolerance, started at once.
     Timeout,
+    /// A custom policy that stands still: the next tick is due when the one just
+    /// delivered was (a lone timer then ticks at once, for ever).
+    StandStill,
 }
 
 impl Policy {
@@ -61,6 +74,7 @@ impl Policy {
             Policy::Timeout => {
                 Policy::SkipMissedAndDrift { tolerance: 0 }.next(interval, scheduled, now)
             }
+            Policy::StandStill => scheduled,
         }
     }
 }
@@ -350,6 +364,7 @@ pub fn builder(
             builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
         }
         Policy::Timeout => builder.missed_tick_policy(SkipMissedAndDrift::default()),
+        Policy::StandStill => builder.missed_tick_policy(StandStill),
     };
     match start {
         Start::Later => builder.auto_start(false),

@@ -7,13 +7,17 @@
 //!   other change makes the next poll read the clock);
 //! - a poll that reads the clock delivers the earliest due tick if it is due; entries due
 //!   at the same instant may come in any order;
+//! - an entry whose policy answered a due time not after the tick it just delivered (it
+//!   stands still or goes back) is held: the earliest due tick of the other entries comes
+//!   first, and the held entries are let go (all of them) when no other entry has a tick
+//!   due; any insert, removal or control of an entry lets it go;
 //! - entries built with `auto_start(false)` start at the next poll.
 //!
 //! Two runners use it: `run_set` checks a set against the model, on any clock; and
 //! `run_side_by_side` checks each entry against a lone `Timer` given the same operations,
 //! on a clock that moves by whole milliseconds (see the set's docs, Exactness).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -59,6 +63,8 @@ struct SetModel {
     waited: Option<u64>,
     /// A precise set always reads the clock (it never takes the wheel's word).
     precise: bool,
+    /// The entries held back after a tick that did not advance their schedule.
+    held: BTreeSet<u8>,
 }
 
 /// What a poll of the set does.
@@ -92,6 +98,7 @@ impl SetModel {
     }
 
     fn insert(&mut self, key: u8, interval: u64, policy: Policy, start: Start) {
+        self.held.remove(&key);
         let before = self.entries.get(&key).and_then(Model::deadline);
         let model = Model::new(interval, policy, start, self.now);
         let after = model.deadline();
@@ -104,6 +111,7 @@ impl SetModel {
     }
 
     fn control(&mut self, key: u8, control: Control) -> bool {
+        self.held.remove(&key);
         let Some(model) = self.entry(key) else {
             return false;
         };
@@ -120,6 +128,30 @@ impl SetModel {
 
     fn earliest(&self) -> Option<u64> {
         self.entries.values().filter_map(Model::deadline).min()
+    }
+
+    /// The earliest due time of the entries not held.
+    fn earliest_not_held(&self) -> Option<u64> {
+        self.entries
+            .iter()
+            .filter(|(key, _)| !self.held.contains(key))
+            .filter_map(|(_, model)| model.deadline())
+            .min()
+    }
+
+    /// Delivers the tick of `key`, holding the entry if its schedule did not advance.
+    fn deliver(&mut self, key: u8) -> Option<SeenTick> {
+        let model = self.entry(key)?;
+        let tick = model.deliver()?;
+        if model.deadline().is_some_and(|next| next <= tick.0) {
+            self.held.insert(key);
+        }
+        Some(tick)
+    }
+
+    fn remove(&mut self, key: u8) -> bool {
+        self.held.remove(&key);
+        self.entries.remove(&key).is_some()
     }
 
     fn wheel_fired(&self, due: u64) -> bool {
@@ -146,19 +178,25 @@ impl SetModel {
             }
             self.waited = None;
         }
-        let Some(due) = self.earliest() else {
-            return Polled::Pending;
-        };
-        if now < due {
-            if !self.precise {
-                self.waited = Some(due);
+        let due = match self.earliest_not_held() {
+            Some(due) if due <= now => due,
+            _ if !self.held.is_empty() => {
+                // Nothing else is due: the held entries go, and are due already.
+                self.held.clear();
+                self.earliest().expect("held entries have a due time")
             }
-            return Polled::Pending;
-        }
+            None => return Polled::Pending,
+            Some(due) => {
+                if !self.precise {
+                    self.waited = Some(due);
+                }
+                return Polled::Pending;
+            }
+        };
         Polled::Ready(
             self.entries
                 .iter()
-                .filter(|(_, m)| m.deadline() == Some(due))
+                .filter(|(k, m)| m.deadline() == Some(due) && !self.held.contains(k))
                 .map(|(k, _)| *k)
                 .collect(),
         )
@@ -274,7 +312,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     model.insert(key, interval, policy, start);
                 }
                 SetOp::Remove(key) => {
-                    let want = model.entries.remove(&key).is_some();
+                    let want = model.remove(key);
                     let got = set.remove(&key);
                     if got != want {
                         return fail(format!("remove: set {got}, model {want}"));
@@ -293,7 +331,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     match (got, want) {
                         (None, Polled::Pending) => {}
                         (Some((key, tick)), Polled::Ready(keys)) if keys.contains(&key) => {
-                            let want = model.entry(key).unwrap().deliver();
+                            let want = model.deliver(key);
                             if Some(seen(t0, tick)) != want {
                                 return fail(format!(
                                     "tick of {key}: set {:?}, model {want:?}",
@@ -336,7 +374,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     if !keys.contains(&key) {
                         return fail(format!("key: set {key}, model one of {keys:?}"));
                     }
-                    let want = model.entry(key).unwrap().deliver();
+                    let want = model.deliver(key);
                     if Some(seen(t0, tick)) != want {
                         return fail(format!(
                             "tick of {key}: set {:?}, model {want:?}",
