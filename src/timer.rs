@@ -880,6 +880,16 @@ impl Timer {
     /// [wall-clock notes](TimerBuilder#when-the-wall-clock-jumps) for
     /// when to call it.
     ///
+    /// # When the wall clock stepped back
+    ///
+    /// `realign` puts the next tick on the next grid point after the wall clock's *now*.
+    /// After the wall clock stepped back (an NTP correction, a manual change), that can be
+    /// a grid point a tick was already delivered for: with a 15-minute grid, the tick of
+    /// 00:45:00 fires, the clock steps back 2 s to 00:44:58, and after `realign` the next
+    /// tick is 00:45:00 again, 2 s later. The timer does not remember wall-clock times,
+    /// so a loop that closes metering periods keeps the last grid point it closed and
+    /// skips a tick whose grid point is not after it (second example below).
+    ///
     /// # Examples
     ///
     /// ```
@@ -912,6 +922,58 @@ impl Timer {
     /// clock.0.store(300, Ordering::Relaxed); // the wall clock steps 300 ms ahead
     /// timer.realign();
     /// assert_eq!(timer.deadline(), Some(now + Duration::from_millis(700)));
+    /// # }
+    /// ```
+    ///
+    /// A metering loop after the wall clock stepped back: the grid point 1 s comes twice,
+    /// and the loop closes it once.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use kadenz::{Timer, WallClock};
+    /// use tokio::time::Instant;
+    ///
+    /// /// A wall clock that runs with tokio's, set back by hand.
+    /// #[derive(Debug)]
+    /// struct Stepped {
+    ///     start: Instant,
+    ///     back_ms: AtomicU64,
+    /// }
+    ///
+    /// impl WallClock for Stepped {
+    ///     fn now(&self) -> SystemTime {
+    ///         let back = Duration::from_millis(self.back_ms.load(Ordering::Relaxed));
+    ///         UNIX_EPOCH + self.start.elapsed() - back
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let clock = std::sync::Arc::new(Stepped { start: Instant::now(), back_ms: AtomicU64::new(0) });
+    /// let mut timer = Timer::builder(Duration::from_secs(1))
+    ///     .align_to_wall_clock(Duration::ZERO)
+    ///     .wall_clock(clock.clone())
+    ///     .build()
+    ///     .unwrap();
+    /// let mut closed = Vec::new();
+    /// let mut last_closed = None;
+    /// for _ in 0..3 {
+    ///     timer.tick().await.unwrap();
+    ///     // The period this tick closes: the wall clock now, to the nearest grid point.
+    ///     let wall = clock.now().duration_since(UNIX_EPOCH).unwrap();
+    ///     let point = (wall + Duration::from_millis(500)).as_secs();
+    ///     if last_closed.is_some_and(|last| point <= last) {
+    ///         continue; // the same period again, after a backward step
+    ///     }
+    ///     last_closed = Some(point);
+    ///     closed.push(point);
+    ///     if point == 1 {
+    ///         clock.back_ms.store(300, Ordering::Relaxed); // the wall clock steps back
+    ///         timer.realign(); // the next tick: wall clock 1 s again, 300 ms from now
+    ///     }
+    /// }
+    /// assert_eq!(closed, [1, 2]);
     /// # }
     /// ```
     pub fn realign(&mut self) {
