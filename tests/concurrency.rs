@@ -71,11 +71,7 @@ async fn ten_thousand_timers_under_the_paused_clock() {
 
 #[test]
 fn ten_thousand_timers_on_a_multi_thread_runtime_and_the_real_clock() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     runtime.block_on(async {
         let end = Instant::now() + ms(300);
         let tasks: Vec<_> = (0..TIMERS)

@@ -203,11 +203,7 @@ async fn a_cancelled_tick_then_a_command_then_a_new_tick() {
 #[test]
 fn many_kickers_on_a_multi_thread_runtime() {
     const INTERVAL: Duration = Duration::from_millis(20);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     runtime.block_on(async {
         let mut watchdog = Timer::timeout(INTERVAL);
         let handle = watchdog.handle();
@@ -393,11 +389,7 @@ async fn waiting_through_a_stop_without_handles_resumes_after_the_owners_restart
 #[test]
 fn a_watchdog_restarted_through_a_handle_trips_on_a_multi_thread_runtime() {
     const INTERVAL: Duration = Duration::from_millis(20);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = common::multi_thread_runtime();
     runtime.block_on(async {
         let mut watchdog = Timer::timeout(INTERVAL);
         let handle = watchdog.handle();

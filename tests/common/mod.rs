@@ -110,3 +110,13 @@ pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     let scheduled = tick.scheduled().duration_since(origin).as_micros() as u64;
     (scheduled, tick.drift().as_micros() as u64)
 }
+
+/// A multi-thread runtime with two workers and the time driver, on the real clock (a
+/// multi-thread runtime's clock cannot be paused).
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap()
+}
