@@ -240,6 +240,7 @@ impl TimerConfig {
             BuiltinPolicy::TriggerAllMissed => builder.missed_tick_policy(TriggerAllMissed),
             BuiltinPolicy::SkipMissedAndResync => builder.missed_tick_policy(SkipMissedAndResync),
             BuiltinPolicy::SkipMissedAndDrift(policy) => builder.missed_tick_policy(policy),
+            BuiltinPolicy::TriggerMissedUpTo(policy) => builder.missed_tick_policy(policy),
         }
         .start_delay(self.start_delay)
         .tick_at_start(self.tick_at_start);

@@ -128,14 +128,16 @@ pub enum Error {
     ///     err.to_string(),
     ///     "invalid missed-tick policy \"skip-missed\": it is not the name of a built-in \
     ///      policy; expected \"trigger-all-missed\", \"skip-missed-and-resync\", \
-    ///      \"skip-missed-and-drift\" or \"skip-missed-and-drift:<delay tolerance>\" with \
-    ///      a duration such as \"5ms\"",
+    ///      \"skip-missed-and-drift\", \"skip-missed-and-drift:<delay tolerance>\" with \
+    ///      a duration such as \"5ms\" or \"trigger-missed-up-to:<max>\" with a whole \
+    ///      number such as 3",
     /// );
     /// ```
     #[error(
         "invalid missed-tick policy {input:?}: it {problem}; expected \"trigger-all-missed\", \
-         \"skip-missed-and-resync\", \"skip-missed-and-drift\" or \
-         \"skip-missed-and-drift:<delay tolerance>\" with a duration such as \"5ms\""
+         \"skip-missed-and-resync\", \"skip-missed-and-drift\", \
+         \"skip-missed-and-drift:<delay tolerance>\" with a duration such as \"5ms\" or \
+         \"trigger-missed-up-to:<max>\" with a whole number such as 3"
     )]
     InvalidPolicy {
         /// The string that was rejected.

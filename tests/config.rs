@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{ms, next_tick};
 use kadenz::policy::{
     BuiltinPolicy, MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed,
+    TriggerMissedUpTo,
 };
 use kadenz::Tick;
 use kadenz::{Error, HumanDuration, Timer, TimerBuilder, TimerConfig, TimerSet, WallClock};
@@ -19,8 +20,14 @@ use tokio::time::{advance, Instant};
 
 #[test]
 fn policies_print_as_their_names() {
-    let cases: [(BuiltinPolicy, &str); 5] = [
+    let cases: [(BuiltinPolicy, &str); 8] = [
         (BuiltinPolicy::TriggerAllMissed, "trigger-all-missed"),
+        (TriggerMissedUpTo::new(3).into(), "trigger-missed-up-to:3"),
+        (TriggerMissedUpTo::new(0).into(), "trigger-missed-up-to:0"),
+        (
+            TriggerMissedUpTo::new(u64::MAX).into(),
+            "trigger-missed-up-to:18446744073709551615",
+        ),
         (BuiltinPolicy::SkipMissedAndResync, "skip-missed-and-resync"),
         (
             SkipMissedAndDrift::default().into(),
@@ -69,8 +76,10 @@ fn a_tolerance_may_be_written_in_any_unit_and_is_kept_in_microseconds() {
 #[test]
 fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
     let accepted = "expected \"trigger-all-missed\", \"skip-missed-and-resync\", \
-                    \"skip-missed-and-drift\" or \"skip-missed-and-drift:<delay tolerance>\" \
-                    with a duration such as \"5ms\"";
+                    \"skip-missed-and-drift\", \"skip-missed-and-drift:<delay tolerance>\" \
+                    with a duration such as \"5ms\" or \"trigger-missed-up-to:<max>\" with a \
+                    whole number such as 3";
+    let not_a_bound = "it has a bound that is not a whole number from 0 to 18446744073709551615";
     let cases = [
         ("", "it is not the name of a built-in policy"),
         (
@@ -101,6 +110,20 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
             "skip-missed-and-resync:5ms",
             "it is not the name of a built-in policy",
         ),
+        (
+            "trigger-missed-up-to",
+            "it has no bound: write the most missed ticks to replay after a colon",
+        ),
+        ("trigger-missed-up-to:", not_a_bound),
+        ("trigger-missed-up-to:-1", not_a_bound),
+        ("trigger-missed-up-to:+3", not_a_bound),
+        ("trigger-missed-up-to: 3", not_a_bound),
+        ("trigger-missed-up-to:3.5", not_a_bound),
+        ("trigger-missed-up-to:18446744073709551616", not_a_bound),
+        (
+            "trigger-missed-up-to3",
+            "it is not the name of a built-in policy",
+        ),
     ];
     for (input, problem) in cases {
         let err = input.parse::<BuiltinPolicy>().unwrap_err();
@@ -118,8 +141,9 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
 #[test]
 fn a_builtin_policy_computes_as_the_policy_it_stands_for() {
     let s = 1_000_000;
-    let cases: [(BuiltinPolicy, &dyn MissedTickPolicy); 3] = [
+    let cases: [(BuiltinPolicy, &dyn MissedTickPolicy); 4] = [
         (BuiltinPolicy::TriggerAllMissed, &TriggerAllMissed),
+        (TriggerMissedUpTo::new(1).into(), &TriggerMissedUpTo::new(1)),
         (BuiltinPolicy::SkipMissedAndResync, &SkipMissedAndResync),
         (
             SkipMissedAndDrift::new(ms(100)).into(),
@@ -215,6 +239,7 @@ fn builtin_policy() -> impl Strategy<Value = BuiltinPolicy> {
         Just(BuiltinPolicy::SkipMissedAndResync),
         any::<u64>().prop_map(|us| SkipMissedAndDrift::new(Duration::from_micros(us)).into()),
         (0..100_000u64).prop_map(|ms| SkipMissedAndDrift::new(Duration::from_millis(ms)).into()),
+        any::<u64>().prop_map(|max| TriggerMissedUpTo::new(max).into()),
     ]
 }
 
@@ -322,6 +347,16 @@ async fn a_configured_timer_ticks_as_the_timer_built_by_hand() {
         config.clone(),
         Timer::builder(s)
             .missed_tick_policy(SkipMissedAndResync)
+            .tick_at_start(true),
+    )
+    .await;
+    assert_eq!(ticks[3..5], [(3_000, 4_300, 1, 1), (5_000, 5_100, 0, 0)]);
+
+    config.policy = "trigger-missed-up-to:0".parse().unwrap();
+    let ticks = same_ticks(
+        config.clone(),
+        Timer::builder(s)
+            .missed_tick_policy(TriggerMissedUpTo::new(0))
             .tick_at_start(true),
     )
     .await;

@@ -24,7 +24,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{
+    SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
+};
 use kadenz::{Tick, Timer, TimerBuilder, TimerHandle};
 use tokio::time::Instant;
 
@@ -47,6 +49,10 @@ pub enum Policy {
     },
     /// `Timer::timeout`: `SkipMissedAndDrift` with zero tolerance, started at once.
     Timeout,
+    /// At most `max` missed ticks replayed, the latest ones.
+    TriggerMissedUpTo {
+        max: u64,
+    },
 }
 
 impl Policy {
@@ -60,6 +66,14 @@ impl Policy {
             Policy::SkipMissedAndDrift { .. } => scheduled + interval,
             Policy::Timeout => {
                 Policy::SkipMissedAndDrift { tolerance: 0 }.next(interval, scheduled, now)
+            }
+            Policy::TriggerMissedUpTo { max } => {
+                // Step the grid past every due time that has come but the last `max`.
+                let mut next = scheduled + interval;
+                while next <= now && (now - next) / interval >= max {
+                    next += interval;
+                }
+                next
             }
         }
     }
@@ -350,6 +364,9 @@ pub fn builder(
             builder.missed_tick_policy(SkipMissedAndDrift::new(Duration::from_micros(tolerance)))
         }
         Policy::Timeout => builder.missed_tick_policy(SkipMissedAndDrift::default()),
+        Policy::TriggerMissedUpTo { max } => {
+            builder.missed_tick_policy(TriggerMissedUpTo::new(max))
+        }
     };
     match start {
         Start::Later => builder.auto_start(false),

@@ -13,6 +13,7 @@ pub fn policy() -> impl Strategy<Value = Policy> {
         Just(Policy::SkipMissedAndDrift { tolerance: 0 }),
         Just(Policy::Timeout),
         (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
+        (0..4u64).prop_map(|max| Policy::TriggerMissedUpTo { max }),
     ]
 }
 
