@@ -18,6 +18,7 @@ mod heap;
 mod policies;
 mod queue;
 
+use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
@@ -162,10 +163,14 @@ enum Slot<K> {
     Vacant { next_free: u32 },
 }
 
-impl<K: Eq> Slot<K> {
+impl<K> Slot<K> {
     /// Whether this is the entry under `key`: the hash table's equality.
-    fn holds(&self, key: &K) -> bool {
-        matches!(self, Slot::Occupied { key: k, .. } if k == key)
+    fn holds<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        matches!(self, Slot::Occupied { key: k, .. } if k.borrow() == key)
     }
 }
 
@@ -530,11 +535,19 @@ impl<K> TimerSet<K> {
 }
 
 impl<K: Hash + Eq + Clone> TimerSet<K> {
-    fn find(&self, key: &K) -> Option<u32> {
+    fn find<Q>(&self, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find_hashed(self.hasher.hash_one(key), key)
     }
 
-    fn find_hashed(&self, hash: u64, key: &K) -> Option<u32> {
+    fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let slots = &self.slots;
         self.index
             .find(hash, |&slot| slots[slot as usize].holds(key))
@@ -653,6 +666,26 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
 
     /// Removes the entry under `key`; `false` if there was none.
     ///
+    /// Like every method that looks an entry up, it takes the key in any borrowed form,
+    /// as [`HashMap::remove`](std::collections::HashMap::remove) does: a `&str` for a set
+    /// of `String`s. The borrowed form must hash and compare as the key does (the
+    /// contract of [`Borrow`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut pumps: TimerSet<String> = TimerSet::new();
+    /// pumps.insert(format!("pump-{}", 3), Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert!(pumps.contains("pump-3"));
+    /// assert!(pumps.reset("pump-3"));
+    /// assert!(pumps.remove("pump-3"));
+    /// assert!(!pumps.contains("pump-3"));
+    /// # }
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
@@ -668,7 +701,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert!(!timers.contains(&3));
     /// # }
     /// ```
-    pub fn remove(&mut self, key: &K) -> bool {
+    pub fn remove<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
         let Ok(found) = self
@@ -716,12 +753,20 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn contains(&self, key: &K) -> bool {
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key).is_some()
     }
 
     /// Runs `change` on the schedule of the entry under `key`; `false` if there is none.
-    fn change(&mut self, key: &K, placed: Placed, change: impl FnOnce(&mut Schedule)) -> bool {
+    fn change<Q>(&mut self, key: &Q, placed: Placed, change: impl FnOnce(&mut Schedule)) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let Some(slot) = self.find(key) else {
             return false;
         };
@@ -764,7 +809,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!((device, tick.scheduled()), ("plc-1", start + Duration::from_millis(160)));
     /// # }
     /// ```
-    pub fn reset(&mut self, key: &K) -> bool {
+    pub fn reset<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let at = Instant::now();
         self.change(key, Placed::FromNow, |s| {
             s.start(Start::After { at, delay_us: 0 });
@@ -790,7 +839,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.deadline(&1), Some(start + Duration::from_millis(150)));
     /// # }
     /// ```
-    pub fn reset_after(&mut self, key: &K, start_delay: Duration) -> bool {
+    pub fn reset_after<Q>(&mut self, key: &Q, start_delay: Duration) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let at = Instant::now();
         let delay_us = saturating_micros(start_delay);
         self.change(key, Placed::FromNow, |s| {
@@ -818,7 +871,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.1.scheduled(), start + Duration::from_millis(130));
     /// # }
     /// ```
-    pub fn reset_at(&mut self, key: &K, first_tick: Instant) -> bool {
+    pub fn reset_at<Q>(&mut self, key: &Q, first_tick: Instant) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(first_tick)))
     }
 
@@ -840,7 +897,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.1.drift(), Duration::ZERO);
     /// # }
     /// ```
-    pub fn reset_immediately(&mut self, key: &K) -> bool {
+    pub fn reset_immediately<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let at = Instant::now();
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(at)))
     }
@@ -866,7 +927,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.0, "a");
     /// # }
     /// ```
-    pub fn stop(&mut self, key: &K) -> bool {
+    pub fn stop<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.change(key, Placed::Anywhere, Schedule::stop)
     }
 
@@ -896,7 +961,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn set_interval(&mut self, key: &K, interval: Duration) -> Result<bool, Error> {
+    pub fn set_interval<Q>(&mut self, key: &Q, interval: Duration) -> Result<bool, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let interval_us = crate::builder::interval_micros(interval)?;
         Ok(self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us)))
     }
@@ -920,7 +989,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn is_running(&self, key: &K) -> bool {
+    pub fn is_running<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key)
             .and_then(|slot| self.entry(slot))
             .is_some_and(|entry| matches!(entry.phase(), Phase::Running | Phase::RunningFixed))
@@ -943,7 +1016,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn interval(&self, key: &K) -> Option<Duration> {
+    pub fn interval<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key)
             .and_then(|slot| self.entry(slot))
             .map(|entry| Duration::from_micros(entry.interval_us()))
@@ -967,7 +1044,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn deadline(&self, key: &K) -> Option<Instant> {
+    pub fn deadline<Q>(&self, key: &Q) -> Option<Instant>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let due = self.find(key).and_then(|slot| self.entry(slot))?.due()?;
         Some(due_instant(self.epoch, due))
     }
