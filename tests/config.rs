@@ -99,6 +99,10 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
             "it has a delay tolerance that has no unit",
         ),
         (
+            "skip-missed-and-drift:-5ms",
+            "it has a delay tolerance that is negative, and negative durations are not allowed",
+        ),
+        (
             "skip-missed-and-drift:5m",
             "it has a delay tolerance that has an unknown unit",
         ),
@@ -170,6 +174,16 @@ fn a_bad_duration_is_an_error_naming_it_and_what_is_accepted() {
         ("15m", "has an unknown unit"),
         ("1min30s", "has an unknown unit"),
         ("", "does not start with a number"),
+        (
+            "-5ms",
+            "is negative, and negative durations are not allowed",
+        ),
+        (
+            "-0.5s",
+            "is negative, and negative durations are not allowed",
+        ),
+        ("-", "does not start with a number"),
+        ("-ms", "does not start with a number"),
         ("1,5s", "has an unknown unit"),
         (
             ".5s",
@@ -548,8 +562,12 @@ mod serde_formats {
             align_to_wall_clock = "0s"
             precise = true
             "#,
-        )
-        .unwrap();
+        );
+        // `precise = true` needs the feature: the next test shows the error without it.
+        if !cfg!(feature = "precise") {
+            return;
+        }
+        let config = config.unwrap();
         let mut expected = TimerConfig::new(Duration::from_secs(900));
         expected.policy = SkipMissedAndDrift::new(ms(5)).into();
         expected.start_delay = ms(1_500);
@@ -636,6 +654,101 @@ policy = 5"#,
         );
     }
 
+    /// Every value no timer can take is an error while deserializing, where it is written
+    /// (TOML's line and column, JSON's line and column) and quoted as written.
+    #[test]
+    fn a_value_no_timer_can_take_is_an_error_at_its_line() {
+        let toml_error = |text: &str| toml::from_str::<TimerConfig>(text).unwrap_err().to_string();
+        let cases = [
+            (
+                "interval",
+                r#""0ms""#,
+                r#"interval "0ms" is shorter than the 1µs resolution of the timer"#,
+            ),
+            (
+                "interval",
+                r#""999ns""#,
+                r#"interval "999ns" is shorter than the 1µs resolution of the timer"#,
+            ),
+            (
+                "interval",
+                r#""18446744073709551616us""#,
+                r#"interval "18446744073709551616us" is longer than the longest supported interval of u64::MAX µs"#,
+            ),
+            (
+                "start_delay",
+                r#""18446744073709551616us""#,
+                r#"start_delay "18446744073709551616us" is longer than the longest supported delay of u64::MAX µs"#,
+            ),
+            (
+                "start_delay",
+                r#""-5ms""#,
+                r#"invalid duration "-5ms": it is negative, and negative durations are not allowed; expected a number and one unit out of ns, us or µs, ms, s, min, h, such as "250ms", "1.5s" or "15min""#,
+            ),
+        ];
+        for (field, value, message) in cases {
+            // The bad value on line 3, after a name and (but for itself) the interval.
+            let interval = if field == "interval" {
+                ""
+            } else {
+                "interval = \"1s\""
+            };
+            let toml = format!("name = \"pump-1\"\n{interval}\n{field} = {value}\n");
+            let err = toml_error(&toml);
+            let column = field.len() + 4;
+            assert!(
+                err.starts_with(&format!("TOML parse error at line 3, column {column}\n")),
+                "{err}"
+            );
+            assert!(err.ends_with(&format!("{message}\n")), "{err}");
+
+            let interval = if field == "interval" {
+                ""
+            } else {
+                "\"interval\": \"1s\","
+            };
+            let json = format!("{{ \"name\": \"pump-1\",\n{interval}\n\"{field}\": {value} }}");
+            let err = serde_json::from_str::<TimerConfig>(&json).unwrap_err();
+            assert_eq!(err.line(), 3, "{json}");
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+
+        // What this build's features cannot honour is an error at its line too.
+        let cases = [
+            (
+                "warn_if_late = \"5ms\"",
+                "tracing",
+                cfg!(feature = "tracing"),
+                16,
+                "warn_if_late",
+            ),
+            (
+                "precise = true",
+                "precise",
+                cfg!(feature = "precise"),
+                11,
+                "precise = true",
+            ),
+        ];
+        for (line, feature, enabled, column, option) in cases {
+            let toml = format!("interval = \"1s\"\n{line}\n");
+            let parsed = toml::from_str::<TimerConfig>(&toml);
+            if enabled {
+                assert!(parsed.is_ok(), "{parsed:?}");
+                continue;
+            }
+            let err = parsed.unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("TOML parse error at line 2, column {column}\n")),
+                "{err}"
+            );
+            let message = format!(
+                "{option} needs kadenz's cargo feature \"{feature}\", which this build does not enable\n"
+            );
+            assert!(err.ends_with(&message), "{err}");
+        }
+    }
+
     #[test]
     fn serialized_as_the_same_text() {
         let mut config = TimerConfig::new(ms(1_500));
@@ -652,16 +765,20 @@ policy = 5"#,
         );
     }
 
+    /// A configuration that deserializes: a valid interval and start delay, and only the
+    /// options this build's features honour.
     fn timer_config() -> impl Strategy<Value = TimerConfig> {
+        let micros = |d: &Duration| u64::try_from(d.as_micros()).is_ok();
         (
-            duration(),
+            duration().prop_filter("a valid interval", move |d| d.as_micros() > 0 && micros(d)),
             builtin_policy(),
-            duration(),
+            duration().prop_filter("a valid start delay", micros),
             any::<bool>(),
             prop::option::of(duration()),
-            any::<bool>(),
+            any::<bool>().prop_map(|precise| precise && cfg!(feature = "precise")),
             prop::option::of("[a-z0-9 _\\-\"']{0,12}"),
-            prop::option::of(duration()),
+            prop::option::of(duration())
+                .prop_map(|late| late.filter(|_| cfg!(feature = "tracing"))),
         )
             .prop_map(
                 |(interval, policy, delay, tick_at_start, align, precise, name, late)| {
