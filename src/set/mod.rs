@@ -14,6 +14,7 @@
 //! yields.
 
 mod entry;
+mod handle;
 mod heap;
 mod policies;
 mod queue;
@@ -38,6 +39,8 @@ use entry::{due_instant, Entry, Phase};
 use heap::Item;
 use policies::Policies;
 use queue::Queue;
+
+pub use handle::SetHandle;
 
 /// A keyed set of timers, each with its own interval, policy and start, that one task
 /// drives: the timers of a few hundred devices, or of a million.
@@ -73,11 +76,13 @@ use queue::Queue;
 /// combinators keep it). Changing the set needs `&mut`, so in a `select!` loop the set is
 /// polled again after every change made in another branch.
 ///
-/// A change wakes no task: the set takes it into account at its next poll. So the task
-/// that changes the set should be the one that polls it (as in a `select!` loop). A set
-/// shared behind a mutex, polled by one task and changed by another, may sleep past a
-/// tick a change moved earlier, until the wake-up it was already waiting for: send the
-/// changes to the polling task instead (a channel in its `select!`).
+/// A change through `&mut` wakes no task: the set takes it into account at its next
+/// poll. So the task that changes the set should be the one that polls it (as in a
+/// `select!` loop). A set shared behind a mutex, polled by one task and changed by
+/// another, may sleep past a tick a change moved earlier, until the wake-up it was
+/// already waiting for: steer it from other tasks with a [`SetHandle`]
+/// ([`handle`](Self::handle)) instead, which wakes the set's task when a command needs it
+/// earlier.
 ///
 /// # What an entry keeps
 ///
@@ -91,9 +96,11 @@ use queue::Queue;
 /// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
 /// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
 /// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
-/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle): the
-/// set is steered by the task that owns it, for example from commands received in
-/// another branch of its `select!`.
+/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle) of
+/// their own: the set hands out one [`SetHandle`] for all of them
+/// ([`handle`](Self::handle)), whose commands name the key.
+///
+/// A watchdog entry is [`Timer::timeout_builder`](crate::Timer::timeout_builder).
 ///
 /// # Exactness
 ///
@@ -156,6 +163,8 @@ pub struct TimerSet<K> {
     waited: bool,
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
+    /// The set's side of its handles, once one was made: a null pointer until then.
+    handles: Option<Box<handle::Owner<K>>>,
 }
 
 enum Slot<K> {
@@ -206,6 +215,7 @@ impl<K> Default for TimerSet<K> {
             waited: false,
             #[cfg(feature = "precise")]
             precise: None,
+            handles: None,
         }
     }
 }
@@ -369,6 +379,15 @@ impl<K> TimerSet<K> {
     /// # }
     /// ```
     pub fn clear(&mut self) {
+        if let Some(owner) = &mut self.handles {
+            // Commands given before the clear would act on entries it removes: they go
+            // with them.
+            if let Some(mut commands) = owner.take() {
+                commands.clear();
+                owner.give_back(commands, 0);
+            }
+            owner.min_interval_us = u64::MAX;
+        }
         self.slots.clear();
         self.free = NONE;
         self.index.clear();
@@ -588,6 +607,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
+        self.sync_handles();
         let plan = timer.plan()?;
         #[cfg(feature = "tracing")]
         if plan
@@ -611,6 +631,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         let existing = self.find_hashed(hash, &key);
         if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
             return Err(Error::SetFull(self.len));
+        }
+        if let Some(owner) = &mut self.handles {
+            owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
         }
         let policy = self.policies.add(plan.policy, plan.builtin);
         let mut entry = Entry::new(plan.interval_us, policy);
@@ -706,6 +729,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
         let Ok(found) = self
@@ -782,6 +806,104 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         true
     }
 
+    /// [`change`](Self::change) to a new interval, which the handles learn as a bound.
+    fn change_interval<Q>(&mut self, key: &Q, interval_us: u64) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(owner) = &mut self.handles {
+            owner.min_interval_us = owner.min_interval_us.min(interval_us);
+        }
+        self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us))
+    }
+
+    /// Applies the commands the handles queued, in order, if any: before anything else
+    /// the set does, so that they and the owner's own calls act in the order they were
+    /// made. Without handles, one branch on a null pointer.
+    #[inline]
+    fn sync_handles(&mut self) {
+        let Some(owner) = &mut self.handles else {
+            return;
+        };
+        let Some(mut commands) = owner.take() else {
+            return;
+        };
+        let mut ignored = 0;
+        for (key, command) in commands.drain(..) {
+            let found = match command {
+                handle::Command::Start(start) => {
+                    let placed = match start {
+                        Start::After { .. } => Placed::FromNow,
+                        Start::Offset { .. } | Start::At(_) => Placed::Anywhere,
+                    };
+                    self.change(&key, placed, |s| s.start(start))
+                }
+                handle::Command::Stop => self.change(&key, Placed::Anywhere, Schedule::stop),
+                handle::Command::SetInterval(interval_us) => {
+                    self.change_interval(&key, interval_us)
+                }
+            };
+            ignored += u64::from(!found);
+        }
+        if let Some(owner) = &mut self.handles {
+            owner.give_back(commands, ignored);
+        }
+    }
+
+    /// Lets the handles wake the task of a poll that returns `Pending`, whose wheel wakes
+    /// it anyway at `armed`; `false` if a command arrived meanwhile (apply it, poll again).
+    fn register(&mut self, cx: &Context<'_>, armed: Option<Instant>) -> bool {
+        match &mut self.handles {
+            Some(owner) => owner.register(cx.waker(), armed),
+            None => true,
+        }
+    }
+
+    /// A handle that steers the set's entries from other tasks and threads: the per-key
+    /// `reset`, `reset_after`, `reset_at`, `reset_immediately`, `stop` and
+    /// `set_interval`, applied in the order they are called (see [`SetHandle`]).
+    ///
+    /// The first call allocates the state the set shares with its handles; every call
+    /// after that clones it. A set that never makes a handle pays nothing for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{SetHandle, Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdogs: TimerSet<String> = TimerSet::new();
+    /// watchdogs.insert("meter".into(), Timer::timeout_builder(Duration::from_millis(100))).unwrap();
+    /// let handle: SetHandle<String> = watchdogs.handle();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(80)).await;
+    ///     handle.reset("meter"); // a reading arrived
+    /// });
+    /// let (_, tick) = watchdogs.next().await;
+    /// assert_eq!(tick.scheduled(), start + Duration::from_millis(180));
+    /// # }
+    /// ```
+    pub fn handle(&mut self) -> SetHandle<K> {
+        let slots = &self.slots;
+        self.handles
+            .get_or_insert_with(|| {
+                let min_interval_us = slots
+                    .iter()
+                    .filter_map(|slot| match slot {
+                        Slot::Occupied { entry, .. } => Some(entry.interval_us()),
+                        Slot::Vacant { .. } => None,
+                    })
+                    .min()
+                    .unwrap_or(u64::MAX);
+                Box::new(handle::Owner::new(min_interval_us))
+            })
+            .handle()
+    }
+
     /// Restarts the entry under `key` from now, as [`Timer::reset`](crate::Timer::reset):
     /// its next tick is due one interval from now. Starts a stopped entry. `false` if
     /// there is no entry under `key`.
@@ -814,6 +936,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         let at = Instant::now();
         self.change(key, Placed::FromNow, |s| {
             s.start(Start::After { at, delay_us: 0 });
@@ -844,6 +967,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         let at = Instant::now();
         let delay_us = saturating_micros(start_delay);
         self.change(key, Placed::FromNow, |s| {
@@ -876,6 +1000,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(first_tick)))
     }
 
@@ -902,6 +1027,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         let at = Instant::now();
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(at)))
     }
@@ -932,6 +1058,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.sync_handles();
         self.change(key, Placed::Anywhere, Schedule::stop)
     }
 
@@ -967,7 +1094,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         Q: Hash + Eq + ?Sized,
     {
         let interval_us = crate::builder::interval_micros(interval)?;
-        Ok(self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us)))
+        self.sync_handles();
+        Ok(self.change_interval(key, interval_us))
     }
 
     /// Whether the entry under `key` is running (`false` if stopped, not started yet, or
@@ -1129,21 +1257,29 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, Tick)> {
-        if !self.unstarted.is_empty() {
-            self.start_unstarted();
-        }
         let mut left_behind = 0;
         loop {
+            self.sync_handles();
+            if !self.unstarted.is_empty() {
+                self.start_unstarted();
+            }
             // The wheel waits for a due time no later than any entry's, for this task:
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
             if self.waited {
                 if wheel_still_waits(&mut self.sleep, cx) {
-                    return Poll::Pending;
+                    let armed = self.sleep.as_ref().map(|(_, sleep)| sleep.deadline());
+                    if self.register(cx, armed) {
+                        return Poll::Pending;
+                    }
+                    continue;
                 }
                 self.waited = false;
             }
             let Some(top) = self.queue.peek() else {
-                return Poll::Pending;
+                if self.register(cx, None) {
+                    return Poll::Pending;
+                }
+                continue;
             };
             if !self.is_current(top) {
                 self.queue.pop();
@@ -1161,7 +1297,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             let mut now = Instant::now();
             if now < scheduled {
                 if self.wait(cx, scheduled, now).is_pending() {
-                    return Poll::Pending;
+                    if self.register(cx, Some(scheduled)) {
+                        return Poll::Pending;
+                    }
+                    continue;
                 }
                 now = Instant::now();
             } else {
