@@ -491,8 +491,7 @@ impl TimerBuilder {
     /// entry: both start from the same plan, so they cannot disagree.
     pub(crate) fn plan(self) -> Result<Plan, Error> {
         let interval_us = interval_micros(self.interval)?;
-        let delay_us = u64::try_from(self.start_delay.as_micros())
-            .map_err(|_| Error::StartDelayTooLong(self.start_delay))?;
+        let delay_us = start_delay_micros(self.start_delay)?;
         if !self.auto_start {
             if delay_us != 0 {
                 return Err(Error::StartDelayWithoutAutoStart(self.start_delay));
@@ -580,6 +579,11 @@ pub(crate) struct Plan {
     pub(crate) label: Label,
     #[cfg(feature = "precise")]
     pub(crate) precise: bool,
+}
+
+/// A start delay in whole microseconds, or the error that names it.
+pub(crate) fn start_delay_micros(delay: Duration) -> Result<u64, Error> {
+    u64::try_from(delay.as_micros()).map_err(|_| Error::StartDelayTooLong(delay))
 }
 
 /// An interval in whole microseconds, or the error that names it.

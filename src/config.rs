@@ -36,7 +36,17 @@ use crate::{Error, Timer, TimerBuilder};
 /// | `warn_if_late` | duration, or absent | absent (`None`) | `warn_if_late` (cargo feature `tracing`) |
 ///
 /// Field names are snake_case, and a field that is not in this table is an error (a
-/// misspelt `start_dealy` is not silently ignored). Serializing writes every field but the
+/// misspelt `start_dealy` is not silently ignored).
+///
+/// Every value is checked while deserializing, so that the error points at the value in
+/// the file (TOML errors carry its line and column) and quotes it as written: an interval
+/// of zero (`"0ms"`, `"500ns"`: under the 1 µs resolution) or over `u64::MAX` µs, a start
+/// delay over `u64::MAX` µs ([`Error::InvalidConfigValue`]), a negative duration
+/// (`"-5ms"`, [`Error::InvalidDuration`]), an unknown policy, and `precise = true` or a
+/// `warn_if_late` that this build's cargo features cannot honour
+/// ([`Error::FeatureNotEnabled`]). A configuration that deserializes builds, inside a
+/// runtime: [`build`](Self::build) then fails only without one. A `TimerConfig` made in
+/// code is checked by [`builder`](Self::builder) and [`TimerBuilder::build`] instead. Serializing writes every field but the
 /// absent optional ones, and what is written reads back to the same configuration.
 ///
 /// [`builder`](Self::builder) turns the configuration into a [`TimerBuilder`], for a
@@ -45,10 +55,10 @@ use crate::{Error, Timer, TimerBuilder};
 /// included: a `"skip-missed-and-resync"` timer holds a
 /// [`SkipMissedAndResync`](crate::policy::SkipMissedAndResync).
 ///
-/// `precise = true` needs the `precise` cargo feature: without it, `builder` and `build`
-/// return [`Error::FeatureNotEnabled`] rather than quietly build a timer that is not
-/// precise. (A configuration file reads the same way whatever the features: the field is
-/// always known.)
+/// `precise = true` needs the `precise` cargo feature: without it, deserializing (and,
+/// for a configuration made in code, `builder` and `build`) returns
+/// [`Error::FeatureNotEnabled`] rather than quietly build a timer that is not precise.
+/// The field is always known, whatever the features: `precise = false` reads everywhere.
 ///
 /// # Examples
 ///
@@ -93,6 +103,13 @@ use crate::{Error, Timer, TimerBuilder};
 /// assert!(serde_json::from_str::<TimerConfig>(r#"{ "interval": "1s", "start_dealy": "1s" }"#).is_err());
 /// let err = serde_json::from_str::<TimerConfig>(r#"{ "interval": "1" }"#).unwrap_err();
 /// assert!(err.to_string().starts_with(r#"invalid duration "1": it has no unit"#));
+///
+/// // A value no timer can take is an error where it is written, quoted as written.
+/// let err = serde_json::from_str::<TimerConfig>("{\n  \"interval\": \"0ms\"\n}").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     r#"interval "0ms" is shorter than the 1µs resolution of the timer at line 2 column 19"#,
+/// );
 /// # Ok(())
 /// # }
 /// # #[cfg(not(feature = "serde"))]
@@ -104,7 +121,13 @@ use crate::{Error, Timer, TimerBuilder};
 #[non_exhaustive]
 pub struct TimerConfig {
     /// The interval between ticks (required).
-    #[cfg_attr(feature = "serde", serde(with = "serde_impls::duration"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            serialize_with = "serde_impls::duration::serialize",
+            deserialize_with = "serde_impls::interval"
+        )
+    )]
     pub interval: Duration,
 
     /// What to do about missed ticks (default: [`BuiltinPolicy::TriggerAllMissed`]).
@@ -113,7 +136,14 @@ pub struct TimerConfig {
 
     /// How much later than one interval after the start the first tick is due (default:
     /// zero); see [`TimerBuilder::start_delay`].
-    #[cfg_attr(feature = "serde", serde(default, with = "serde_impls::duration"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            serialize_with = "serde_impls::duration::serialize",
+            deserialize_with = "serde_impls::start_delay"
+        )
+    )]
     pub start_delay: Duration,
 
     /// Whether the first tick is due at the start (plus the start delay) instead of one
@@ -136,7 +166,10 @@ pub struct TimerConfig {
 
     /// Whether the timer wakes with microsecond precision (default: `false`); `true`
     /// needs the cargo feature `precise` (see [`TimerConfig`]).
-    #[cfg_attr(feature = "serde", serde(default))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, deserialize_with = "serde_impls::precise")
+    )]
     pub precise: bool,
 
     /// The timer's name, shown by its `Debug` output and in its tracing events (default:
@@ -155,7 +188,8 @@ pub struct TimerConfig {
         feature = "serde",
         serde(
             default,
-            with = "serde_impls::optional_duration",
+            serialize_with = "serde_impls::optional_duration::serialize",
+            deserialize_with = "serde_impls::warn_if_late",
             skip_serializing_if = "Option::is_none"
         )
     )]
@@ -240,6 +274,7 @@ impl TimerConfig {
             BuiltinPolicy::TriggerAllMissed => builder.missed_tick_policy(TriggerAllMissed),
             BuiltinPolicy::SkipMissedAndResync => builder.missed_tick_policy(SkipMissedAndResync),
             BuiltinPolicy::SkipMissedAndDrift(policy) => builder.missed_tick_policy(policy),
+            BuiltinPolicy::TriggerMissedUpTo(policy) => builder.missed_tick_policy(policy),
         }
         .start_delay(self.start_delay)
         .tick_at_start(self.tick_at_start);
@@ -326,12 +361,13 @@ pub(crate) mod serde_impls {
     use std::fmt;
     use std::marker::PhantomData;
     use std::str::FromStr;
+    use std::time::Duration;
 
     use serde::de::{self, Visitor};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use crate::policy::BuiltinPolicy;
-    use crate::HumanDuration;
+    use crate::{Error, HumanDuration};
 
     /// Reads a `T` from a string with its `FromStr`; the error is `T`'s own message,
     /// which names the string and what is accepted.
@@ -382,10 +418,7 @@ pub(crate) mod serde_impls {
     #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     impl<'de> Deserialize<'de> for HumanDuration {
         fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            from_str(
-                deserializer,
-                r#"a duration such as "250ms", "1.5s" or "15min""#,
-            )
+            from_str(deserializer, DURATION)
         }
     }
 
@@ -408,11 +441,91 @@ pub(crate) mod serde_impls {
         }
     }
 
-    /// `#[serde(with)]` for a `Duration` written as a `HumanDuration`.
+    /// What a duration field expects, for serde's "invalid type" errors.
+    const DURATION: &str = r#"a duration such as "250ms", "1.5s" or "15min""#;
+
+    /// Reads a duration from its text and checks it for the field `field`: an error
+    /// quotes the text as written, not the duration printed again in another unit.
+    struct CheckedDuration {
+        field: &'static str,
+        check: fn(Duration) -> Result<u64, Error>,
+    }
+
+    impl Visitor<'_> for CheckedDuration {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(DURATION)
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+            let duration = text.parse::<HumanDuration>().map_err(E::custom)?.0;
+            match (self.check)(duration) {
+                Ok(_) => Ok(duration),
+                Err(err) => Err(E::custom(match err.value_problem() {
+                    Some(problem) => Error::InvalidConfigValue {
+                        field: self.field,
+                        input: text.to_owned(),
+                        problem,
+                    },
+                    None => err,
+                })),
+            }
+        }
+    }
+
+    /// `TimerConfig::interval`: at least 1 µs, at most `u64::MAX` µs.
+    pub(crate) fn interval<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        deserializer.deserialize_str(CheckedDuration {
+            field: "interval",
+            check: crate::builder::interval_micros,
+        })
+    }
+
+    /// `TimerConfig::start_delay`: at most `u64::MAX` µs.
+    pub(crate) fn start_delay<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        deserializer.deserialize_str(CheckedDuration {
+            field: "start_delay",
+            check: crate::builder::start_delay_micros,
+        })
+    }
+
+    /// `TimerConfig::precise`: `true` only with the `precise` feature.
+    pub(crate) fn precise<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        let precise = bool::deserialize(deserializer)?;
+        if precise && !cfg!(feature = "precise") {
+            return Err(de::Error::custom(Error::FeatureNotEnabled {
+                option: "precise = true",
+                feature: "precise",
+            }));
+        }
+        Ok(precise)
+    }
+
+    /// `TimerConfig::warn_if_late`: only with the `tracing` feature.
+    pub(crate) fn warn_if_late<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let threshold = optional_duration::deserialize(deserializer)?;
+        if threshold.is_some() && !cfg!(feature = "tracing") {
+            return Err(de::Error::custom(Error::FeatureNotEnabled {
+                option: "warn_if_late",
+                feature: "tracing",
+            }));
+        }
+        Ok(threshold)
+    }
+
+    /// `#[serde(serialize_with)]` for a `Duration` written as a `HumanDuration` (read
+    /// back by the checked readers above).
     pub(crate) mod duration {
         use std::time::Duration;
 
-        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use serde::{Serialize, Serializer};
 
         use crate::HumanDuration;
 
@@ -421,12 +534,6 @@ pub(crate) mod serde_impls {
             serializer: S,
         ) -> Result<S::Ok, S::Error> {
             HumanDuration(*duration).serialize(serializer)
-        }
-
-        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<Duration, D::Error> {
-            HumanDuration::deserialize(deserializer).map(|duration| duration.0)
         }
     }
 

@@ -2,6 +2,24 @@
 
 use std::time::Duration;
 
+const INTERVAL_TOO_SHORT: &str = "is shorter than the 1µs resolution of the timer";
+const INTERVAL_TOO_LONG: &str = "is longer than the longest supported interval of u64::MAX µs";
+const START_DELAY_TOO_LONG: &str = "is longer than the longest supported delay of u64::MAX µs";
+
+impl Error {
+    /// What is wrong with the value of a duration error, as a phrase that follows the
+    /// value: for the same message with the value as written.
+    #[cfg(feature = "serde")]
+    pub(crate) fn value_problem(&self) -> Option<&'static str> {
+        match self {
+            Error::IntervalTooShort(_) => Some(INTERVAL_TOO_SHORT),
+            Error::IntervalTooLong(_) => Some(INTERVAL_TOO_LONG),
+            Error::StartDelayTooLong(_) => Some(START_DELAY_TOO_LONG),
+            _ => None,
+        }
+    }
+}
+
 /// Why a [`TimerBuilder`](crate::TimerBuilder) refused to build a [`Timer`](crate::Timer),
 /// [`Timer::set_interval`](crate::Timer::set_interval) refused an interval, a
 /// [`TimerSet`](crate::TimerSet) was full, a string was not a
@@ -25,15 +43,15 @@ use std::time::Duration;
 #[non_exhaustive]
 pub enum Error {
     /// The interval is under one microsecond, the resolution of the timer.
-    #[error("interval {0:?} is shorter than the 1µs resolution of the timer")]
+    #[error("interval {0:?} {problem}", problem = INTERVAL_TOO_SHORT)]
     IntervalTooShort(Duration),
 
     /// The interval does not fit in a `u64` count of microseconds (about 584,542 years).
-    #[error("interval {0:?} is longer than the longest supported interval of u64::MAX µs")]
+    #[error("interval {0:?} {problem}", problem = INTERVAL_TOO_LONG)]
     IntervalTooLong(Duration),
 
     /// The start delay does not fit in a `u64` count of microseconds.
-    #[error("start delay {0:?} is longer than the longest supported delay of u64::MAX µs")]
+    #[error("start delay {0:?} {problem}", problem = START_DELAY_TOO_LONG)]
     StartDelayTooLong(Duration),
 
     /// A start delay was given to a timer built with `auto_start(false)`.
@@ -128,19 +146,45 @@ pub enum Error {
     ///     err.to_string(),
     ///     "invalid missed-tick policy \"skip-missed\": it is not the name of a built-in \
     ///      policy; expected \"trigger-all-missed\", \"skip-missed-and-resync\", \
-    ///      \"skip-missed-and-drift\" or \"skip-missed-and-drift:<delay tolerance>\" with \
-    ///      a duration such as \"5ms\"",
+    ///      \"skip-missed-and-drift\", \"skip-missed-and-drift:<delay tolerance>\" with \
+    ///      a duration such as \"5ms\" or \"trigger-missed-up-to:<max>\" with a whole \
+    ///      number such as 3",
     /// );
     /// ```
     #[error(
         "invalid missed-tick policy {input:?}: it {problem}; expected \"trigger-all-missed\", \
-         \"skip-missed-and-resync\", \"skip-missed-and-drift\" or \
-         \"skip-missed-and-drift:<delay tolerance>\" with a duration such as \"5ms\""
+         \"skip-missed-and-resync\", \"skip-missed-and-drift\", \
+         \"skip-missed-and-drift:<delay tolerance>\" with a duration such as \"5ms\" or \
+         \"trigger-missed-up-to:<max>\" with a whole number such as 3"
     )]
     InvalidPolicy {
         /// The string that was rejected.
         input: String,
         /// What is wrong with it, as in "is not the name of a built-in policy".
+        problem: &'static str,
+    },
+
+    /// A value of a [`TimerConfig`](crate::TimerConfig) that no timer can take, found
+    /// while deserializing it, with the value as it was written: the deserializer adds
+    /// where it was (TOML: the line and column).
+    ///
+    /// ```
+    /// use kadenz::Error;
+    ///
+    /// let err = Error::InvalidConfigValue {
+    ///     field: "interval",
+    ///     input: "0ms".to_owned(),
+    ///     problem: "is shorter than the 1µs resolution of the timer",
+    /// };
+    /// assert_eq!(err.to_string(), "interval \"0ms\" is shorter than the 1µs resolution of the timer");
+    /// ```
+    #[error("{field} {input:?} {problem}")]
+    InvalidConfigValue {
+        /// The field of the configuration, as in `interval`.
+        field: &'static str,
+        /// The value as written.
+        input: String,
+        /// What is wrong with it, as in "is shorter than the 1µs resolution of the timer".
         problem: &'static str,
     },
 

@@ -563,7 +563,7 @@ impl fmt::Debug for TimerHandle {
 
 /// When a start puts the first tick (`None`: never), for the wake-up decision: asked of
 /// the schedule itself, which owns that rule.
-fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
+pub(crate) fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
     let mut probe = Schedule::new(interval_us);
     probe.start(start);
     probe.due().at()

@@ -83,6 +83,7 @@ const MAX_FRACTION_DIGITS: usize = 13;
 /// Why a string is not a duration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Problem {
+    Negative,
     NoNumber,
     NoUnit,
     UnknownUnit,
@@ -114,6 +115,7 @@ macro_rules! phrases {
 }
 
 phrases! {
+    Negative => "is negative, and negative durations are not allowed",
     NoNumber => "does not start with a number",
     NoUnit => "has no unit",
     UnknownUnit => "has an unknown unit",
@@ -129,7 +131,15 @@ pub(crate) fn parse(input: &str) -> Result<Duration, Problem> {
         .unwrap_or(input.len());
     let (number, unit) = input.split_at(unit_at);
     if number.is_empty() {
-        return Err(Problem::NoNumber);
+        // "-5ms": say what is wrong rather than that there is no number.
+        let negative = unit
+            .strip_prefix('-')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+        return Err(if negative {
+            Problem::Negative
+        } else {
+            Problem::NoNumber
+        });
     }
     if unit.is_empty() {
         return Err(Problem::NoUnit);
@@ -311,7 +321,9 @@ mod tests {
         let cases = [
             ("", Problem::NoNumber),
             ("ms", Problem::NoNumber),
-            ("-5ms", Problem::NoNumber),
+            ("-5ms", Problem::Negative),
+            ("-.5s", Problem::Negative),
+            ("-x", Problem::NoNumber),
             (" 5ms", Problem::NoNumber),
             ("5", Problem::NoUnit),
             ("1.5", Problem::NoUnit),

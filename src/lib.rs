@@ -37,7 +37,7 @@ pub use config::TimerConfig;
 pub use error::Error;
 pub use handle::TimerHandle;
 pub use human_duration::HumanDuration;
-pub use set::{Next, TimerSet};
+pub use set::{Next, SetHandle, TimerSet};
 pub use stats::Stats;
 pub use tick::Tick;
 pub use timer::{NextTick, Timer, WaitTick};

@@ -2,17 +2,19 @@
 //!
 //! A tick is *missed* when the task that receives it is busy (or the runtime is blocked)
 //! past the tick's scheduled time. When the late tick is finally received, the timer asks
-//! its [`MissedTickPolicy`] when the next tick is due. Three policies are built in:
+//! its [`MissedTickPolicy`] when the next tick is due. Four policies are built in:
 //!
 //! | policy                  | after a late tick                                   | use it for |
 //! |-------------------------|-----------------------------------------------------|------------|
 //! | [`TriggerAllMissed`]    | every missed tick fires at once, then the original phase | counters, resampling: "n ticks means n intervals" |
 //! | [`SkipMissedAndResync`] | missed ticks are dropped, the original phase is kept | polling loops that must stay on the grid |
 //! | [`SkipMissedAndDrift`]  | missed ticks are dropped, the phase moves to the late tick | timeouts, watchdogs, "at least this long between ticks" |
+//! | [`TriggerMissedUpTo`]   | at most `max` missed ticks fire at once (the latest ones), then the original phase | requests to devices, rate limits, relays: catch up a little, never hammer |
 //!
-//! [`BuiltinPolicy`] is any one of the three, chosen at run time: it parses from and prints
-//! as `"trigger-all-missed"`, `"skip-missed-and-resync"` and
-//! `"skip-missed-and-drift:5ms"`, for configuration files and command lines.
+//! [`BuiltinPolicy`] is any one of these, chosen at run time: it parses from and prints
+//! as `"trigger-all-missed"`, `"skip-missed-and-resync"`,
+//! `"skip-missed-and-drift:5ms"` and `"trigger-missed-up-to:3"`, for configuration files
+//! and command lines.
 //!
 //! Every policy is a pure function of three integers, all in microseconds on the timer's
 //! own monotonic time line: the `interval`, the `scheduled_tick_time` of the tick being
@@ -32,10 +34,8 @@
 //!   jitter;
 //! - to hear that nothing happened for an interval (watchdogs):
 //!   [`Timer::timeout`](crate::Timer::timeout), reset on every event;
-//! - the last few missed ticks, not all of them: a policy of your own. The crate
-//!   documentation's [guide](crate#choosing-a-policy) has one that replays at most `N`
-//!   ticks and then resyncs, tested under the paused clock, and
-//!   `examples/custom_policy.rs` runs it.
+//! - the last few missed ticks, not all of them: [`TriggerMissedUpTo`], which replays at
+//!   most `max` of them in a burst and stays on the original grid.
 //!
 //! # Writing a policy
 //!
@@ -387,6 +387,122 @@ impl MissedTickPolicy for SkipMissedAndDrift {
     }
 }
 
+/// Fires at most `max` missed ticks at once (the latest ones), drops the older ones, then
+/// goes on in the original phase: bounded catch-up.
+///
+/// When a tick due at `scheduled` is received at `now`, `missed = (now - scheduled) /
+/// interval` due times of the grid have come since it was due. The next tick is the first
+/// of the last `max` of them, or the next due time if no more than `max` have come:
+///
+/// ```text
+/// missed  = (now - scheduled) / interval
+/// dropped = missed - max, or 0 if that is negative
+/// next    = scheduled + (dropped + 1) * interval
+/// ```
+///
+/// A replayed tick then finds fewer than `max` due times come since it and drops none, so
+/// after the late tick a burst is at most `max` ticks, and every tick stays on the grid the
+/// timer started with. It needs no state: like the other built-in policies it is a pure
+/// function of `interval`, `scheduled` and `now`. Arithmetic saturates, never wraps.
+///
+/// `TriggerMissedUpTo::new(u64::MAX)` is [`TriggerAllMissed`], and `TriggerMissedUpTo::new(0)`
+/// replays none of the missed ticks: it is [`SkipMissedAndResync`], which is what a burst
+/// bounded by zero means (so zero is accepted, not an error).
+///
+/// Its text form, for [`BuiltinPolicy`] and [`TimerConfig`](crate::TimerConfig), is
+/// `trigger-missed-up-to:3`.
+///
+/// # Example
+///
+/// A timer with an interval of 1 s and `max = 2`, whose first tick is due at 0, and a
+/// receiver that is busy from 1.2 s to 5.3 s:
+///
+/// ```text
+/// time     0     1     2     3     4     5     6     7
+///          |     |     |     |     |     |     |     |
+/// due      T0    T1    T2    T3    T4    T5    T6    T7
+/// fired    T0     T1                     T2T4T5 T6   T7     (T3 skipped)
+///               1.2                     5.3    6.0  7.0
+/// ```
+///
+/// 1. T0 fires at 0, on time; T1 is received at 1.2 with a drift of 0.2 s.
+/// 2. T2 is received at 5.3: drift 3.3 s. Three due times have come since (3, 4 and 5 s):
+///    the oldest, T3, is dropped, and the next tick is T4, due at 4.
+/// 3. T4 and T5 fire right after T2, with drifts of 1.3 s and 0.3 s: a burst of two.
+/// 4. T6 and T7 fire on time.
+///
+/// The same receiver, run under tokio's paused clock (`examples/timeline`):
+///
+/// ![TriggerMissedUpTo with max 2: T0 and T1 delivered at 0 and 1.2 s; T2, T4 and T5 together at 5.3 s with drifts 3.3, 1.3 and 0.3 s; T3 at 3 s skipped; T6 and T7 on time][timeline-trigger-missed-up-to]
+///
+#[doc = include_str!("../docs/timelines.md")]
+///
+/// ```
+/// use kadenz::policy::{MissedTickPolicy, TriggerMissedUpTo};
+///
+/// let s = 1_000_000; // one second, in microseconds
+/// let policy = TriggerMissedUpTo::new(2);
+/// assert_eq!(policy.calculate_next_tick_time(s, 2 * s, 5_300_000), 4 * s); // T3 dropped
+/// assert_eq!(policy.calculate_next_tick_time(s, 4 * s, 5_300_000), 5 * s);
+/// assert_eq!(policy.calculate_next_tick_time(s, 5 * s, 5_300_000), 6 * s);
+/// assert_eq!(policy.max(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TriggerMissedUpTo {
+    max: u64,
+}
+
+impl TriggerMissedUpTo {
+    /// Creates the policy: after a stall, at most `max` of the missed ticks fire at once.
+    ///
+    /// `0` replays none (it is [`SkipMissedAndResync`]), `u64::MAX` replays all (it is
+    /// [`TriggerAllMissed`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::policy::{MissedTickPolicy, SkipMissedAndResync, TriggerMissedUpTo};
+    ///
+    /// let policy = TriggerMissedUpTo::new(3);
+    /// assert_eq!(policy.max(), 3);
+    /// // Ten due times missed: the last three are replayed.
+    /// assert_eq!(policy.calculate_next_tick_time(10, 0, 105), 80);
+    /// // None at all: as SkipMissedAndResync.
+    /// assert_eq!(
+    ///     TriggerMissedUpTo::new(0).calculate_next_tick_time(10, 0, 105),
+    ///     SkipMissedAndResync.calculate_next_tick_time(10, 0, 105),
+    /// );
+    /// ```
+    #[must_use]
+    pub const fn new(max: u64) -> Self {
+        Self { max }
+    }
+
+    /// The most missed ticks that fire at once after a stall.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::policy::TriggerMissedUpTo;
+    ///
+    /// assert_eq!(TriggerMissedUpTo::new(5).max(), 5);
+    /// ```
+    #[must_use]
+    pub const fn max(&self) -> u64 {
+        self.max
+    }
+}
+
+impl MissedTickPolicy for TriggerMissedUpTo {
+    #[inline]
+    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
+        let interval = interval.max(1);
+        let missed = now.saturating_sub(scheduled_tick_time) / interval;
+        let dropped = missed.saturating_sub(self.max);
+        scheduled_tick_time.saturating_add(interval.saturating_mul(dropped.saturating_add(1)))
+    }
+}
+
 /// [`SkipMissedAndDrift`] with zero tolerance, without storing the tolerance: the policy of
 /// [`Timer::timeout`](crate::Timer::timeout). A timer boxes its policy, and a zero-sized
 /// one boxes without allocating, which keeps a timeout timer as small as a periodic one.
@@ -457,11 +573,23 @@ impl Display for SkipMissedAndDrift {
     }
 }
 
+/// Prints as `trigger-missed-up-to:3`, what [`BuiltinPolicy`] parses.
+///
+/// ```
+/// assert_eq!(kadenz::policy::TriggerMissedUpTo::new(3).to_string(), "trigger-missed-up-to:3");
+/// ```
+impl Display for TriggerMissedUpTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        human_duration::pad(f, format_args!("{TRIGGER_MISSED_UP_TO}:{}", self.max))
+    }
+}
+
 const TRIGGER_ALL_MISSED: &str = "trigger-all-missed";
+const TRIGGER_MISSED_UP_TO: &str = "trigger-missed-up-to";
 const SKIP_MISSED_AND_RESYNC: &str = "skip-missed-and-resync";
 const SKIP_MISSED_AND_DRIFT: &str = "skip-missed-and-drift";
 
-/// One of the three built-in policies, chosen at run time: from a configuration file, a
+/// One of the built-in policies, chosen at run time: from a configuration file, a
 /// command line or an environment variable.
 ///
 /// It parses from and prints as text ([`FromStr`], [`Display`]):
@@ -472,6 +600,7 @@ const SKIP_MISSED_AND_DRIFT: &str = "skip-missed-and-drift";
 /// | `skip-missed-and-resync` | [`SkipMissedAndResync`] |
 /// | `skip-missed-and-drift` | [`SkipMissedAndDrift`] with a zero tolerance (what [`Timer::timeout`](crate::Timer::timeout) uses) |
 /// | `skip-missed-and-drift:5ms` | [`SkipMissedAndDrift`] with a delay tolerance, a [`HumanDuration`] |
+/// | `trigger-missed-up-to:3` | [`TriggerMissedUpTo`], with `max` a decimal `u64` (`0` to `18446744073709551615`) |
 ///
 /// The names are exact: lowercase, no spaces. A tolerance is kept in whole microseconds,
 /// as by [`SkipMissedAndDrift::new`] (`"skip-missed-and-drift:1500ns"` is a tolerance of
@@ -512,6 +641,8 @@ pub enum BuiltinPolicy {
     SkipMissedAndResync,
     /// [`SkipMissedAndDrift`]: missed ticks are dropped, the phase moves to the late tick.
     SkipMissedAndDrift(SkipMissedAndDrift),
+    /// [`TriggerMissedUpTo`]: at most `max` missed ticks fire, then the original phase.
+    TriggerMissedUpTo(TriggerMissedUpTo),
 }
 
 impl BuiltinPolicy {
@@ -527,6 +658,8 @@ impl BuiltinPolicy {
             Some(ZeroToleranceDrift::SAME_AS.into())
         } else if let Some(&drift) = policy.downcast_ref::<SkipMissedAndDrift>() {
             Some(drift.into())
+        } else if let Some(&up_to) = policy.downcast_ref::<TriggerMissedUpTo>() {
+            Some(up_to.into())
         } else {
             policy.downcast_ref::<BuiltinPolicy>().copied()
         }
@@ -554,21 +687,26 @@ impl MissedTickPolicy for BuiltinPolicy {
             BuiltinPolicy::SkipMissedAndDrift(policy) => {
                 policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
             }
+            BuiltinPolicy::TriggerMissedUpTo(policy) => {
+                policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
+            }
         }
     }
 }
 
-/// Prints as `trigger-all-missed`, `skip-missed-and-resync`, `skip-missed-and-drift` or
-/// `skip-missed-and-drift:5ms`, what [`FromStr`] parses. Width, fill, alignment and
-/// precision apply to the text as to a string's.
+/// Prints as `trigger-all-missed`, `skip-missed-and-resync`, `skip-missed-and-drift`,
+/// `skip-missed-and-drift:5ms` or `trigger-missed-up-to:3`, what [`FromStr`] parses.
+/// Width, fill, alignment and precision apply to the text as to a string's.
 ///
 /// ```
 /// use std::time::Duration;
-/// use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift};
+/// use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift, TriggerMissedUpTo};
 ///
 /// let drift = BuiltinPolicy::SkipMissedAndDrift(SkipMissedAndDrift::new(Duration::from_millis(5)));
 /// assert_eq!(format!("[{drift:>28}]"), "[   skip-missed-and-drift:5ms]");
 /// assert_eq!(format!("[{:^22}]", BuiltinPolicy::TriggerAllMissed), "[  trigger-all-missed  ]");
+/// let up_to = BuiltinPolicy::TriggerMissedUpTo(TriggerMissedUpTo::new(3));
+/// assert_eq!(format!("[{up_to:<24}]"), "[trigger-missed-up-to:3  ]");
 /// ```
 impl Display for BuiltinPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -576,6 +714,7 @@ impl Display for BuiltinPolicy {
             BuiltinPolicy::TriggerAllMissed => Display::fmt(&TriggerAllMissed, f),
             BuiltinPolicy::SkipMissedAndResync => Display::fmt(&SkipMissedAndResync, f),
             BuiltinPolicy::SkipMissedAndDrift(policy) => Display::fmt(policy, f),
+            BuiltinPolicy::TriggerMissedUpTo(policy) => Display::fmt(policy, f),
         }
     }
 }
@@ -607,7 +746,23 @@ impl FromStr for BuiltinPolicy {
             TRIGGER_ALL_MISSED => Ok(BuiltinPolicy::TriggerAllMissed),
             SKIP_MISSED_AND_RESYNC => Ok(BuiltinPolicy::SkipMissedAndResync),
             SKIP_MISSED_AND_DRIFT => Ok(SkipMissedAndDrift::default().into()),
+            TRIGGER_MISSED_UP_TO => Err(invalid(
+                "has no bound: write the most missed ticks to replay after a colon",
+            )),
             _ => {
+                if let Some(max) = input
+                    .strip_prefix(TRIGGER_MISSED_UP_TO)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                {
+                    return parse_max(max)
+                        .map(|max| TriggerMissedUpTo::new(max).into())
+                        .ok_or_else(|| {
+                            invalid(
+                                "has a bound that is not a whole number from 0 to \
+                                 18446744073709551615",
+                            )
+                        });
+                }
                 let tolerance = input
                     .strip_prefix(SKIP_MISSED_AND_DRIFT)
                     .and_then(|rest| rest.strip_prefix(':'))
@@ -629,6 +784,20 @@ impl From<TriggerAllMissed> for BuiltinPolicy {
 impl From<SkipMissedAndResync> for BuiltinPolicy {
     fn from(_: SkipMissedAndResync) -> Self {
         BuiltinPolicy::SkipMissedAndResync
+    }
+}
+
+/// A bound written as plain decimal digits (no sign, no spaces), as `Display` prints it.
+fn parse_max(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+impl From<TriggerMissedUpTo> for BuiltinPolicy {
+    fn from(policy: TriggerMissedUpTo) -> Self {
+        BuiltinPolicy::TriggerMissedUpTo(policy)
     }
 }
 

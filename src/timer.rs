@@ -163,7 +163,8 @@ impl Timer {
     /// Unlike [`tokio::time::timeout`], which wraps one future and fires once, a timeout
     /// timer re-arms itself after firing: if nothing resets it, it fires again every
     /// `delay` (a watchdog that keeps reporting a silent device). [`stop`](Self::stop) it
-    /// after the first trip if once is enough.
+    /// after the first trip if once is enough. For a watchdog entry of a
+    /// [`TimerSet`](crate::TimerSet), insert [`Timer::timeout_builder`].
     ///
     /// When a reply and the deadline become ready together (both due by the time the task
     /// runs), `tokio::select!` picks a branch at random, and may report a timeout although
@@ -217,6 +218,40 @@ impl Timer {
         // Zero-sized, so boxing it allocates nothing; it behaves and shows itself exactly
         // as `SkipMissedAndDrift::new(Duration::ZERO)`.
         Self::new(delay, ZeroToleranceDrift)
+    }
+
+    /// The builder of a [timeout](Self::timeout) timer: for a watchdog entry of a
+    /// [`TimerSet`](crate::TimerSet) in one call (an entry is inserted as a builder, so
+    /// `set.insert(key, Timer::timeout(delay))` does not compile), or a timeout timer
+    /// with more options (a name, a start delay, errors instead of panics).
+    ///
+    /// `Timer::builder(delay)` with the policy of [`Timer::timeout`]: `SkipMissedAndDrift`
+    /// with zero tolerance.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdogs = TimerSet::new();
+    /// watchdogs.insert("plc-1", Timer::timeout_builder(Duration::from_millis(100)))?;
+    /// tokio::time::advance(Duration::from_millis(250)).await; // the task was busy
+    /// let (_, tick) = watchdogs.next().await;
+    /// assert_eq!(tick.drift(), Duration::from_millis(150));
+    /// // A timeout re-arms a whole delay after a late trip, not on the old grid.
+    /// assert_eq!(watchdogs.deadline("plc-1"), Some(start + Duration::from_millis(350)));
+    ///
+    /// let timer = Timer::timeout_builder(Duration::from_secs(1)).name("link").build()?;
+    /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndDrift { delay_tolerance: 0ns }");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn timeout_builder(delay: Duration) -> TimerBuilder {
+        Self::builder(delay).missed_tick_policy(ZeroToleranceDrift)
     }
 
     /// A started timer with the given interval and missed-tick policy.

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::{ms, next_tick};
 use kadenz::policy::{
     BuiltinPolicy, MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed,
+    TriggerMissedUpTo,
 };
 use kadenz::Tick;
 use kadenz::{Error, HumanDuration, Timer, TimerBuilder, TimerConfig, TimerSet, WallClock};
@@ -19,8 +20,14 @@ use tokio::time::{advance, Instant};
 
 #[test]
 fn policies_print_as_their_names() {
-    let cases: [(BuiltinPolicy, &str); 5] = [
+    let cases: [(BuiltinPolicy, &str); 8] = [
         (BuiltinPolicy::TriggerAllMissed, "trigger-all-missed"),
+        (TriggerMissedUpTo::new(3).into(), "trigger-missed-up-to:3"),
+        (TriggerMissedUpTo::new(0).into(), "trigger-missed-up-to:0"),
+        (
+            TriggerMissedUpTo::new(u64::MAX).into(),
+            "trigger-missed-up-to:18446744073709551615",
+        ),
         (BuiltinPolicy::SkipMissedAndResync, "skip-missed-and-resync"),
         (
             SkipMissedAndDrift::default().into(),
@@ -113,8 +120,10 @@ fn a_tolerance_may_be_written_in_any_unit_and_is_kept_in_microseconds() {
 #[test]
 fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
     let accepted = "expected \"trigger-all-missed\", \"skip-missed-and-resync\", \
-                    \"skip-missed-and-drift\" or \"skip-missed-and-drift:<delay tolerance>\" \
-                    with a duration such as \"5ms\"";
+                    \"skip-missed-and-drift\", \"skip-missed-and-drift:<delay tolerance>\" \
+                    with a duration such as \"5ms\" or \"trigger-missed-up-to:<max>\" with a \
+                    whole number such as 3";
+    let not_a_bound = "it has a bound that is not a whole number from 0 to 18446744073709551615";
     let cases = [
         ("", "it is not the name of a built-in policy"),
         (
@@ -134,6 +143,10 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
             "it has a delay tolerance that has no unit",
         ),
         (
+            "skip-missed-and-drift:-5ms",
+            "it has a delay tolerance that is negative, and negative durations are not allowed",
+        ),
+        (
             "skip-missed-and-drift:5m",
             "it has a delay tolerance that has an unknown unit",
         ),
@@ -143,6 +156,20 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
         ),
         (
             "skip-missed-and-resync:5ms",
+            "it is not the name of a built-in policy",
+        ),
+        (
+            "trigger-missed-up-to",
+            "it has no bound: write the most missed ticks to replay after a colon",
+        ),
+        ("trigger-missed-up-to:", not_a_bound),
+        ("trigger-missed-up-to:-1", not_a_bound),
+        ("trigger-missed-up-to:+3", not_a_bound),
+        ("trigger-missed-up-to: 3", not_a_bound),
+        ("trigger-missed-up-to:3.5", not_a_bound),
+        ("trigger-missed-up-to:18446744073709551616", not_a_bound),
+        (
+            "trigger-missed-up-to3",
             "it is not the name of a built-in policy",
         ),
     ];
@@ -162,8 +189,9 @@ fn a_bad_policy_is_an_error_naming_it_and_what_is_accepted() {
 #[test]
 fn a_builtin_policy_computes_as_the_policy_it_stands_for() {
     let s = 1_000_000;
-    let cases: [(BuiltinPolicy, &dyn MissedTickPolicy); 3] = [
+    let cases: [(BuiltinPolicy, &dyn MissedTickPolicy); 4] = [
         (BuiltinPolicy::TriggerAllMissed, &TriggerAllMissed),
+        (TriggerMissedUpTo::new(1).into(), &TriggerMissedUpTo::new(1)),
         (BuiltinPolicy::SkipMissedAndResync, &SkipMissedAndResync),
         (
             SkipMissedAndDrift::new(ms(100)).into(),
@@ -190,6 +218,16 @@ fn a_bad_duration_is_an_error_naming_it_and_what_is_accepted() {
         ("15m", "has an unknown unit"),
         ("1min30s", "has an unknown unit"),
         ("", "does not start with a number"),
+        (
+            "-5ms",
+            "is negative, and negative durations are not allowed",
+        ),
+        (
+            "-0.5s",
+            "is negative, and negative durations are not allowed",
+        ),
+        ("-", "does not start with a number"),
+        ("-ms", "does not start with a number"),
         ("1,5s", "has an unknown unit"),
         (
             ".5s",
@@ -259,6 +297,7 @@ fn builtin_policy() -> impl Strategy<Value = BuiltinPolicy> {
         Just(BuiltinPolicy::SkipMissedAndResync),
         any::<u64>().prop_map(|us| SkipMissedAndDrift::new(Duration::from_micros(us)).into()),
         (0..100_000u64).prop_map(|ms| SkipMissedAndDrift::new(Duration::from_millis(ms)).into()),
+        any::<u64>().prop_map(|max| TriggerMissedUpTo::new(max).into()),
     ]
 }
 
@@ -366,6 +405,16 @@ async fn a_configured_timer_ticks_as_the_timer_built_by_hand() {
         config.clone(),
         Timer::builder(s)
             .missed_tick_policy(SkipMissedAndResync)
+            .tick_at_start(true),
+    )
+    .await;
+    assert_eq!(ticks[3..5], [(3_000, 4_300, 1, 1), (5_000, 5_100, 0, 0)]);
+
+    config.policy = "trigger-missed-up-to:0".parse().unwrap();
+    let ticks = same_ticks(
+        config.clone(),
+        Timer::builder(s)
+            .missed_tick_policy(TriggerMissedUpTo::new(0))
             .tick_at_start(true),
     )
     .await;
@@ -557,8 +606,12 @@ mod serde_formats {
             align_to_wall_clock = "0s"
             precise = true
             "#,
-        )
-        .unwrap();
+        );
+        // `precise = true` needs the feature: the next test shows the error without it.
+        if !cfg!(feature = "precise") {
+            return;
+        }
+        let config = config.unwrap();
         let mut expected = TimerConfig::new(Duration::from_secs(900));
         expected.policy = SkipMissedAndDrift::new(ms(5)).into();
         expected.start_delay = ms(1_500);
@@ -645,6 +698,101 @@ policy = 5"#,
         );
     }
 
+    /// Every value no timer can take is an error while deserializing, where it is written
+    /// (TOML's line and column, JSON's line and column) and quoted as written.
+    #[test]
+    fn a_value_no_timer_can_take_is_an_error_at_its_line() {
+        let toml_error = |text: &str| toml::from_str::<TimerConfig>(text).unwrap_err().to_string();
+        let cases = [
+            (
+                "interval",
+                r#""0ms""#,
+                r#"interval "0ms" is shorter than the 1µs resolution of the timer"#,
+            ),
+            (
+                "interval",
+                r#""999ns""#,
+                r#"interval "999ns" is shorter than the 1µs resolution of the timer"#,
+            ),
+            (
+                "interval",
+                r#""18446744073709551616us""#,
+                r#"interval "18446744073709551616us" is longer than the longest supported interval of u64::MAX µs"#,
+            ),
+            (
+                "start_delay",
+                r#""18446744073709551616us""#,
+                r#"start_delay "18446744073709551616us" is longer than the longest supported delay of u64::MAX µs"#,
+            ),
+            (
+                "start_delay",
+                r#""-5ms""#,
+                r#"invalid duration "-5ms": it is negative, and negative durations are not allowed; expected a number and one unit out of ns, us or µs, ms, s, min, h, such as "250ms", "1.5s" or "15min""#,
+            ),
+        ];
+        for (field, value, message) in cases {
+            // The bad value on line 3, after a name and (but for itself) the interval.
+            let interval = if field == "interval" {
+                ""
+            } else {
+                "interval = \"1s\""
+            };
+            let toml = format!("name = \"pump-1\"\n{interval}\n{field} = {value}\n");
+            let err = toml_error(&toml);
+            let column = field.len() + 4;
+            assert!(
+                err.starts_with(&format!("TOML parse error at line 3, column {column}\n")),
+                "{err}"
+            );
+            assert!(err.ends_with(&format!("{message}\n")), "{err}");
+
+            let interval = if field == "interval" {
+                ""
+            } else {
+                "\"interval\": \"1s\","
+            };
+            let json = format!("{{ \"name\": \"pump-1\",\n{interval}\n\"{field}\": {value} }}");
+            let err = serde_json::from_str::<TimerConfig>(&json).unwrap_err();
+            assert_eq!(err.line(), 3, "{json}");
+            assert!(err.to_string().starts_with(message), "{err}");
+        }
+
+        // What this build's features cannot honour is an error at its line too.
+        let cases = [
+            (
+                "warn_if_late = \"5ms\"",
+                "tracing",
+                cfg!(feature = "tracing"),
+                16,
+                "warn_if_late",
+            ),
+            (
+                "precise = true",
+                "precise",
+                cfg!(feature = "precise"),
+                11,
+                "precise = true",
+            ),
+        ];
+        for (line, feature, enabled, column, option) in cases {
+            let toml = format!("interval = \"1s\"\n{line}\n");
+            let parsed = toml::from_str::<TimerConfig>(&toml);
+            if enabled {
+                assert!(parsed.is_ok(), "{parsed:?}");
+                continue;
+            }
+            let err = parsed.unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("TOML parse error at line 2, column {column}\n")),
+                "{err}"
+            );
+            let message = format!(
+                "{option} needs kadenz's cargo feature \"{feature}\", which this build does not enable\n"
+            );
+            assert!(err.ends_with(&message), "{err}");
+        }
+    }
+
     #[test]
     fn serialized_as_the_same_text() {
         let mut config = TimerConfig::new(ms(1_500));
@@ -661,16 +809,20 @@ policy = 5"#,
         );
     }
 
+    /// A configuration that deserializes: a valid interval and start delay, and only the
+    /// options this build's features honour.
     fn timer_config() -> impl Strategy<Value = TimerConfig> {
+        let micros = |d: &Duration| u64::try_from(d.as_micros()).is_ok();
         (
-            duration(),
+            duration().prop_filter("a valid interval", move |d| d.as_micros() > 0 && micros(d)),
             builtin_policy(),
-            duration(),
+            duration().prop_filter("a valid start delay", micros),
             any::<bool>(),
             prop::option::of(duration()),
-            any::<bool>(),
+            any::<bool>().prop_map(|precise| precise && cfg!(feature = "precise")),
             prop::option::of("[a-z0-9 _\\-\"']{0,12}"),
-            prop::option::of(duration()),
+            prop::option::of(duration())
+                .prop_map(|late| late.filter(|_| cfg!(feature = "tracing"))),
         )
             .prop_map(
                 |(interval, policy, delay, tick_at_start, align, precise, name, late)| {

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{
+    MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
+};
 use proptest::prelude::*;
 
 /// Random `u64`s, with the edges where overflow happens drawn often.
@@ -72,6 +74,34 @@ proptest! {
     }
 
     #[test]
+    fn trigger_missed_up_to_replays_at_most_max_on_the_grid(
+        (i, s, n) in args(),
+        max in prop_oneof![0..6u64, micros()],
+    ) {
+        let next = TriggerMissedUpTo::new(max).calculate_next_tick_time(i, s, n);
+        let missed = (n - s) as u128 / i as u128;
+        let dropped = missed.saturating_sub(max as u128);
+        prop_assert_eq!(next, saturate(s as u128 + (dropped + 1) * i as u128));
+        if next != u64::MAX {
+            // On the original grid, after the late tick.
+            prop_assert!(next > s);
+            prop_assert_eq!((next - s) % i, 0);
+            // At most `max` due times from `next` on have come: the burst's bound.
+            let replayed = if next <= n { (n - next) as u128 / i as u128 + 1 } else { 0 };
+            prop_assert!(replayed <= max as u128);
+        }
+        // The two ends: no bound is TriggerAllMissed, a bound of zero SkipMissedAndResync.
+        prop_assert_eq!(
+            TriggerMissedUpTo::new(u64::MAX).calculate_next_tick_time(i, s, n),
+            TriggerAllMissed.calculate_next_tick_time(i, s, n)
+        );
+        prop_assert_eq!(
+            TriggerMissedUpTo::new(0).calculate_next_tick_time(i, s, n),
+            SkipMissedAndResync.calculate_next_tick_time(i, s, n)
+        );
+    }
+
+    #[test]
     fn policies_never_panic_outside_the_timers_guarantee(
         i in micros(), s in micros(), n in micros(), tolerance in micros(),
     ) {
@@ -81,12 +111,18 @@ proptest! {
         prop_assert!(resync > n || resync == u64::MAX);
         let drift = SkipMissedAndDrift::new(Duration::from_micros(tolerance));
         let _ = drift.calculate_next_tick_time(i, s, n);
+        let _ = TriggerMissedUpTo::new(tolerance).calculate_next_tick_time(i, s, n);
     }
 
     #[test]
     fn on_time_ticks_go_one_interval_on_under_every_policy(i in interval(), s in micros()) {
-        let policies: [&dyn MissedTickPolicy; 3] =
-            [&TriggerAllMissed, &SkipMissedAndResync, &SkipMissedAndDrift::default()];
+        let policies: [&dyn MissedTickPolicy; 5] = [
+            &TriggerAllMissed,
+            &SkipMissedAndResync,
+            &SkipMissedAndDrift::default(),
+            &TriggerMissedUpTo::new(0),
+            &TriggerMissedUpTo::new(3),
+        ];
         for policy in policies {
             prop_assert_eq!(policy.calculate_next_tick_time(i, s, s), s.saturating_add(i));
         }
@@ -123,6 +159,14 @@ fn the_edges_saturate() {
     assert_eq!(
         SkipMissedAndResync.calculate_next_tick_time(0, 5, 7),
         8,
+        "a zero interval counts as 1"
+    );
+    let up_to = TriggerMissedUpTo::new(1);
+    assert_eq!(up_to.calculate_next_tick_time(m, m - 1, m), m);
+    assert_eq!(up_to.calculate_next_tick_time(1, 0, m - 1), m - 1);
+    assert_eq!(
+        up_to.calculate_next_tick_time(0, 5, 7),
+        7,
         "a zero interval counts as 1"
     );
 }

@@ -223,6 +223,13 @@ fn every_link_of_the_readme_works_everywhere() {
                 continue;
             }
             let at = format!("{path}:{}: [{}]", definition.line, definition.label);
+            let used = readme.links.iter().any(|l| {
+                l.label().map(normalize_label) == Some(normalize_label(&definition.label))
+            });
+            if *path == "docs/timelines.md" && !used {
+                // A picture that only the API documentation shows (a policy's own page).
+                continue;
+            }
             let Some(ours) = readme.definition(&definition.label) else {
                 problems.push(format!("{at}: README.md does not define this label"));
                 continue;

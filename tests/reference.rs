@@ -10,7 +10,9 @@ mod common;
 use std::time::Duration;
 
 use common::{ms, offsets, tick_at};
-use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{
+    MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
+};
 use kadenz::Timer;
 use tokio::time::Instant;
 
@@ -128,6 +130,87 @@ async fn trigger_all_missed_walkthrough() {
     );
 }
 
+/// Bounded catch-up through the reference's receiver: its longest stall misses one due
+/// time, so with a bound of one it is `TriggerAllMissed` tick for tick, and with zero
+/// `SkipMissedAndResync`.
+#[tokio::test(start_paused = true)]
+async fn trigger_missed_up_to_walkthrough_of_the_reference() {
+    let receive = [
+        None,
+        Some(1200),
+        Some(2300),
+        Some(4300),
+        None,
+        Some(5100),
+        None,
+    ];
+    let timer = Timer::new(Duration::from_secs(1), TriggerMissedUpTo::new(1));
+    let (ticks, counts) = replay(timer, &receive).await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),
+            (1000, 200),
+            (2000, 300),
+            (3000, 1300),
+            (4000, 300), // T4 replayed: one missed tick, within the bound
+            (5000, 100),
+            (6000, 0),
+        ]
+    );
+    assert_eq!(
+        counts,
+        [(0, 0), (0, 0), (0, 0), (1, 0), (0, 0), (0, 0), (0, 0)]
+    );
+
+    let timer = Timer::new(Duration::from_secs(1), TriggerMissedUpTo::new(0));
+    let (ticks, counts) = replay(
+        timer,
+        &[None, Some(1200), Some(2300), Some(4300), Some(5100), None],
+    )
+    .await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),
+            (1000, 200),
+            (2000, 300),
+            (3000, 1300),
+            (5000, 100),
+            (6000, 0)
+        ]
+    );
+    assert_eq!(counts, [(0, 0), (0, 0), (0, 0), (1, 1), (0, 0), (0, 0)]);
+}
+
+/// The walk-through of `TriggerMissedUpTo`'s documentation: a bound of two, and a stall
+/// from 1.2 s to 5.3 s that misses three due times after T2.
+#[tokio::test(start_paused = true)]
+async fn trigger_missed_up_to_walkthrough_of_a_long_stall() {
+    let timer = Timer::new(Duration::from_secs(1), TriggerMissedUpTo::new(2));
+    let (ticks, counts) = replay(
+        timer,
+        &[None, Some(1200), Some(5300), None, None, None, None],
+    )
+    .await;
+    assert_eq!(
+        ticks,
+        [
+            (0, 0),       // 1. T0 on time
+            (1000, 200),  //    T1 at 1.2
+            (2000, 3300), // 2. T2 at 5.3: 3, 4 and 5 have come; T3 is dropped
+            (4000, 1300), // 3. T4 and T5 replayed at once: a burst of two
+            (5000, 300),
+            (6000, 0), // 4. T6 and T7 on time
+            (7000, 0),
+        ]
+    );
+    assert_eq!(
+        counts,
+        [(0, 0), (0, 0), (3, 1), (1, 0), (0, 0), (0, 0), (0, 0)]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn timeout_accumulates_drift() {
     // The reference's timeout: SkipMissedAndDrift with zero tolerance, so every late tick
@@ -181,4 +264,8 @@ fn policies_match_the_reference_formulas_in_microseconds() {
         drift.calculate_next_tick_time(s, 3_200_000, 4_300_000),
         5_300_000
     );
+    let up_to = TriggerMissedUpTo::new(2);
+    assert_eq!(up_to.calculate_next_tick_time(s, 2 * s, 5_300_000), 4 * s);
+    assert_eq!(up_to.calculate_next_tick_time(s, 4 * s, 5_300_000), 5 * s);
+    assert_eq!(up_to.calculate_next_tick_time(s, 5 * s, 5_300_000), 6 * s);
 }

@@ -175,6 +175,45 @@ async fn missing_keys_are_no_panic() {
     assert!(!set.is_running(&"x"));
 }
 
+/// Lookups take the key in any borrowed form, as `HashMap`'s do: `&str` for `String`
+/// keys, `&[u8]` for `Vec<u8>` keys; and `&K` still works.
+#[tokio::test(start_paused = true)]
+async fn lookups_take_a_borrowed_key() {
+    let t0 = Instant::now();
+    let mut set: TimerSet<String> = TimerSet::new();
+    for n in 1..=3 {
+        set.insert(format!("pump-{n}"), Timer::builder(ms(100)))
+            .unwrap();
+    }
+    advance(ms(30)).await;
+    assert!(set.contains("pump-3"));
+    assert!(set.reset("pump-1")); // now due at 130
+    assert!(set.reset_after("pump-2", ms(20))); // 150
+    assert!(set.stop("pump-3"));
+    assert!(!set.is_running("pump-3"));
+    assert!(set.reset_at("pump-3", t0 + ms(40)));
+    assert_eq!(set.set_interval("pump-3", ms(50)), Ok(true));
+    assert_eq!(set.interval("pump-3"), Some(ms(50)));
+    assert_eq!(set.deadline("pump-1"), Some(t0 + ms(130)));
+    assert_eq!(set.deadline(&"pump-2".to_string()), Some(t0 + ms(150)));
+    assert_eq!(
+        next_of(&mut set, t0).await,
+        ("pump-3".to_string(), 40, 0, 0, 0)
+    );
+    assert!(set.reset_immediately("pump-3"));
+    assert!(set.remove("pump-3"));
+    assert!(!set.remove("pump-3"));
+    assert!(!set.reset("pump-9"));
+    assert_eq!(
+        next_of(&mut set, t0).await,
+        ("pump-1".to_string(), 130, 0, 0, 0)
+    );
+
+    let mut bytes: TimerSet<Vec<u8>> = TimerSet::new();
+    bytes.insert(vec![1, 2], Timer::builder(ms(10))).unwrap();
+    assert!(bytes.contains(&[1u8, 2][..]));
+}
+
 #[tokio::test(start_paused = true)]
 async fn bad_input_is_a_typed_error_and_leaves_the_set_as_it_was() {
     let mut set = TimerSet::new();

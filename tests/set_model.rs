@@ -26,6 +26,7 @@ fn op() -> impl Strategy<Value = SetOp> {
         2 => (key(), interval(), policy(), start()).prop_map(|(k, i, p, s)| SetOp::Insert(k, i, p, s)),
         1 => key().prop_map(SetOp::Remove),
         4 => (key(), control()).prop_map(|(k, c)| SetOp::Control(k, c)),
+        2 => (key(), control()).prop_map(|(k, c)| SetOp::HandleControl(k, c)),
     ]
 }
 

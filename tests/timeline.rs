@@ -11,7 +11,7 @@ use std::path::Path;
 async fn the_committed_timelines_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files = pictures::generate().await;
-    assert_eq!(files.len(), 4, "three pictures and their references");
+    assert_eq!(files.len(), 5, "four pictures and their references");
     for file in files {
         let committed = std::fs::read_to_string(root.join(&file.path)).unwrap_or_default();
         assert!(

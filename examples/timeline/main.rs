@@ -10,7 +10,8 @@
 //! delivers several at once) and the due times the policy skipped.
 //!
 //! It writes `docs/timeline-<policy>.svg` for `trigger-all-missed`,
-//! `skip-missed-and-resync` and `skip-missed-and-drift` (tolerance 0.1 s), and
+//! `skip-missed-and-resync`, `skip-missed-and-drift` (tolerance 0.1 s) and
+//! `trigger-missed-up-to` (at most 2, after one long stall: 1.2 s to 5.3 s), and
 //! `docs/timelines.md`, the same pictures as `data:` URIs for rustdoc (docs.rs serves no
 //! file of the repository; `src/lib.rs` explains). `tests/timeline.rs` fails when the
 //! committed files differ from what this generates, so after changing the timer or the

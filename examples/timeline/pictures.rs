@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift};
+use kadenz::policy::{BuiltinPolicy, SkipMissedAndDrift, TriggerMissedUpTo};
 use kadenz::{Tick, Timer, TimerConfig};
 use tokio::time::{advance, Instant};
 
@@ -18,7 +18,11 @@ const INTERVAL: Duration = Duration::from_secs(1);
 /// When the receiver is ready for ticks, in milliseconds after the start: at 0, then
 /// after being busy until each of these times; from the last one on it waits for each
 /// tick. The receiver of the policy documentation and of frequenz-channels' diagrams.
-const READY_MS: [u64; 5] = [0, 1_200, 2_300, 4_300, 5_100];
+const READY_MS: &[u64] = &[0, 1_200, 2_300, 4_300, 5_100];
+
+/// The receiver of bounded catch-up: one long stall, from 1.2 s to 5.3 s, so that more
+/// due times are missed than the policy replays.
+const LONG_STALL_MS: &[u64] = &[0, 1_200, 5_300];
 
 /// The end of the run and of the time axis, in milliseconds.
 const END_MS: u64 = 7_000;
@@ -38,24 +42,35 @@ struct Scenario {
     slug: &'static str,
     title: &'static str,
     policy: BuiltinPolicy,
+    /// When the receiver is ready for ticks, as [`READY_MS`].
+    ready_ms: &'static [u64],
 }
 
-fn scenarios() -> [Scenario; 3] {
+fn scenarios() -> [Scenario; 4] {
     [
         Scenario {
             slug: "trigger-all-missed",
             title: "TriggerAllMissed",
             policy: BuiltinPolicy::TriggerAllMissed,
+            ready_ms: READY_MS,
         },
         Scenario {
             slug: "skip-missed-and-resync",
             title: "SkipMissedAndResync",
             policy: BuiltinPolicy::SkipMissedAndResync,
+            ready_ms: READY_MS,
         },
         Scenario {
             slug: "skip-missed-and-drift",
             title: "SkipMissedAndDrift, delay tolerance 0.1 s",
             policy: SkipMissedAndDrift::new(Duration::from_millis(100)).into(),
+            ready_ms: READY_MS,
+        },
+        Scenario {
+            slug: "trigger-missed-up-to",
+            title: "TriggerMissedUpTo, max 2",
+            policy: TriggerMissedUpTo::new(2).into(),
+            ready_ms: LONG_STALL_MS,
         },
     ]
 }
@@ -84,14 +99,14 @@ fn delivered(start: Instant, tick: Tick) -> Delivered {
 
 /// Runs a timer with `policy` (first tick at the start, then every second) against the
 /// scripted receiver. Needs a current-thread runtime whose clock is paused.
-async fn run(policy: BuiltinPolicy) -> Vec<Delivered> {
+async fn run(policy: BuiltinPolicy, ready_ms: &[u64]) -> Vec<Delivered> {
     let mut config = TimerConfig::new(INTERVAL);
     config.policy = policy;
     config.tick_at_start = true;
     let start = Instant::now();
     let mut timer = config.build().expect("a valid configuration, in a runtime");
     let mut ticks = Vec::new();
-    for ready in READY_MS {
+    for &ready in ready_ms {
         let at = start + Duration::from_millis(ready);
         advance(at.saturating_duration_since(Instant::now())).await;
         // Busy until now: receive every tick that has come due meanwhile.
@@ -119,8 +134,8 @@ pub async fn generate() -> Vec<GeneratedFile> {
          for rustdoc (src/lib.rs). Do not edit.\"\n",
     );
     for scenario in scenarios() {
-        let ticks = run(scenario.policy).await;
-        let svg = render(scenario.title, &ticks);
+        let ticks = run(scenario.policy, scenario.ready_ms).await;
+        let svg = render(scenario.title, scenario.ready_ms, &ticks);
         let _ = writeln!(
             references,
             "[timeline-{}]: data:image/svg+xml;base64,{}",
@@ -173,13 +188,13 @@ fn seconds(us: u64) -> String {
     format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
-fn render(title: &str, ticks: &[Delivered]) -> String {
+fn render(title: &str, ready_ms: &[u64], ticks: &[Delivered]) -> String {
     let mut svg = String::new();
     let mut line = |text: String| {
         svg.push_str(&text);
         svg.push('\n');
     };
-    let ready: Vec<String> = READY_MS[1..]
+    let ready: Vec<String> = ready_ms[1..]
         .iter()
         .map(|&ms| seconds(ms * 1_000))
         .collect();
@@ -235,7 +250,7 @@ fn render(title: &str, ticks: &[Delivered]) -> String {
     }
 
     // The receiver: busy from each time it was ready to the next.
-    for pair in READY_MS.windows(2) {
+    for pair in ready_ms.windows(2) {
         let (from, to) = (x(pair[0] * 1_000) + 2, x(pair[1] * 1_000) - 2);
         line(format!(
             "<rect x=\"{from}\" y=\"{}\" width=\"{}\" height=\"12\" fill=\"{BUSY_COLOUR}\"/>",

@@ -23,10 +23,16 @@ impl Bytes<'_> {
     }
 
     pub fn policy(&mut self) -> Policy {
-        match self.u8() % 4 {
+        let byte = self.u8();
+        match byte % 4 {
             0 => Policy::TriggerAllMissed,
             1 => Policy::SkipMissedAndResync,
             2 => Policy::Timeout,
+            // Four of the bytes that chose a tolerance before this policy came: the
+            // corpus keeps the meaning of the others.
+            _ if byte >= 0xf0 => Policy::TriggerMissedUpTo {
+                max: u64::from((byte >> 2) & 3),
+            },
             _ => Policy::SkipMissedAndDrift {
                 tolerance: u64::from(self.u16()),
             },

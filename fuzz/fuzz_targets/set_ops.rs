@@ -38,8 +38,15 @@ fuzz_target!(|data: &[u8]| {
             }
             7 => SetOp::Remove(bytes.u8() % 8),
             _ => {
-                let key = bytes.u8() % 8;
-                SetOp::Control(key, bytes.control())
+                // The key's high bit sends the control through a handle: the same
+                // schedule, so the corpus keeps its meaning.
+                let byte = bytes.u8();
+                let (key, control) = (byte % 8, bytes.control());
+                if byte >= 0x80 {
+                    SetOp::HandleControl(key, control)
+                } else {
+                    SetOp::Control(key, control)
+                }
             }
         });
     }

@@ -14,10 +14,12 @@
 //! yields.
 
 mod entry;
+mod handle;
 mod heap;
 mod policies;
 mod queue;
 
+use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::future::Future;
@@ -37,6 +39,8 @@ use entry::{due_instant, Entry, Phase};
 use heap::Item;
 use policies::Policies;
 use queue::Queue;
+
+pub use handle::SetHandle;
 
 /// A keyed set of timers, each with its own interval, policy and start, that one task
 /// drives: the timers of a few hundred devices, or of a million.
@@ -82,11 +86,13 @@ use queue::Queue;
 /// combinators keep it). Changing the set needs `&mut`, so in a `select!` loop the set is
 /// polled again after every change made in another branch.
 ///
-/// A change wakes no task: the set takes it into account at its next poll. So the task
-/// that changes the set should be the one that polls it (as in a `select!` loop). A set
-/// shared behind a mutex, polled by one task and changed by another, may sleep past a
-/// tick a change moved earlier, until the wake-up it was already waiting for: send the
-/// changes to the polling task instead (a channel in its `select!`).
+/// A change through `&mut` wakes no task: the set takes it into account at its next
+/// poll. So the task that changes the set should be the one that polls it (as in a
+/// `select!` loop). A set shared behind a mutex, polled by one task and changed by
+/// another, may sleep past a tick a change moved earlier, until the wake-up it was
+/// already waiting for: steer it from other tasks with a [`SetHandle`]
+/// ([`handle`](Self::handle)) instead, which wakes the set's task when a command needs it
+/// earlier.
 ///
 /// # What an entry keeps
 ///
@@ -100,9 +106,11 @@ use queue::Queue;
 /// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
 /// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
 /// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
-/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle): the
-/// set is steered by the task that owns it, for example from commands received in
-/// another branch of its `select!`.
+/// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle) of
+/// their own: the set hands out one [`SetHandle`] for all of them
+/// ([`handle`](Self::handle)), whose commands name the key.
+///
+/// A watchdog entry is [`Timer::timeout_builder`](crate::Timer::timeout_builder).
 ///
 /// # Exactness
 ///
@@ -179,6 +187,8 @@ pub struct TimerSet<K> {
     waited: bool,
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
+    /// The set's side of its handles, once one was made: a null pointer until then.
+    handles: Option<Box<handle::Owner<K>>>,
 }
 
 enum Slot<K> {
@@ -186,10 +196,14 @@ enum Slot<K> {
     Vacant { next_free: u32 },
 }
 
-impl<K: Eq> Slot<K> {
+impl<K> Slot<K> {
     /// Whether this is the entry under `key`: the hash table's equality.
-    fn holds(&self, key: &K) -> bool {
-        matches!(self, Slot::Occupied { key: k, .. } if k == key)
+    fn holds<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Eq + ?Sized,
+    {
+        matches!(self, Slot::Occupied { key: k, .. } if k.borrow() == key)
     }
 }
 
@@ -220,7 +234,11 @@ fn shed_slots<K>(
 
 /// The hash table's equality: the entry under `key`, whose hash kept is `hash` (compared
 /// first, so that a key's `Eq` runs only on a likely match).
-fn is<'a, K: Eq>(slots: &'a [Slot<K>], hash: u32, key: &'a K) -> impl Fn(&Indexed) -> bool + 'a {
+fn is<'a, K, Q>(slots: &'a [Slot<K>], hash: u32, key: &'a Q) -> impl Fn(&Indexed) -> bool + 'a
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
     move |indexed| indexed.hash == hash && slots[indexed.slot as usize].holds(key)
 }
 
@@ -280,6 +298,7 @@ impl<K> Default for TimerSet<K> {
             waited: false,
             #[cfg(feature = "precise")]
             precise: None,
+            handles: None,
         }
     }
 }
@@ -443,6 +462,15 @@ impl<K> TimerSet<K> {
     /// # }
     /// ```
     pub fn clear(&mut self) {
+        if let Some(owner) = &mut self.handles {
+            // Commands given before the clear would act on entries it removes: they go
+            // with them.
+            if let Some(mut commands) = owner.take() {
+                commands.clear();
+                owner.give_back(commands, 0);
+            }
+            owner.min_interval_us = u64::MAX;
+        }
         self.slots.clear();
         self.free = NONE;
         self.index.clear();
@@ -649,17 +677,29 @@ impl<K> TimerSet<K> {
 }
 
 impl<K: Hash + Eq + Clone> TimerSet<K> {
-    fn find(&self, key: &K) -> Option<u32> {
+    fn find<Q>(&self, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find_hashed(self.hash(key), key)
     }
 
     /// The bits of `key`'s hash that the table keeps. The one call of the key's `Hash`
     /// in each method, before the method changes anything.
-    fn hash(&self, key: &K) -> u32 {
+    fn hash<Q>(&self, key: &Q) -> u32
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         narrow(self.hasher.hash_one(key))
     }
 
-    fn find_hashed(&self, hash: u32, key: &K) -> Option<u32> {
+    fn find_hashed<Q>(&self, hash: u32, key: &Q) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.index
             .find(spread(hash), is(&self.slots, hash, key))
             .map(|indexed| indexed.slot)
@@ -699,6 +739,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
+        self.sync_handles();
         let plan = timer.plan()?;
         #[cfg(feature = "tracing")]
         if plan
@@ -726,6 +767,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if existing.is_none() {
             // Room in the table before anything changes (growing it calls no user code).
             self.index.reserve(1, |indexed| indexed.hash());
+        }
+        if let Some(owner) = &mut self.handles {
+            owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
         }
         let policy = self.policies.add(plan.policy, plan.builtin);
         let mut entry = Entry::new(plan.interval_us, policy);
@@ -782,6 +826,26 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
 
     /// Removes the entry under `key`; `false` if there was none.
     ///
+    /// Like every method that looks an entry up, it takes the key in any borrowed form,
+    /// as [`HashMap::remove`](std::collections::HashMap::remove) does: a `&str` for a set
+    /// of `String`s. The borrowed form must hash and compare as the key does (the
+    /// contract of [`Borrow`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut pumps: TimerSet<String> = TimerSet::new();
+    /// pumps.insert(format!("pump-{}", 3), Timer::builder(Duration::from_secs(1))).unwrap();
+    /// assert!(pumps.contains("pump-3"));
+    /// assert!(pumps.reset("pump-3"));
+    /// assert!(pumps.remove("pump-3"));
+    /// assert!(!pumps.contains("pump-3"));
+    /// # }
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
@@ -797,7 +861,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert!(!timers.contains(&3));
     /// # }
     /// ```
-    pub fn remove(&mut self, key: &K) -> bool {
+    pub fn remove<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         let hash = self.hash(key);
         let Ok(found) = self
             .index
@@ -846,12 +915,20 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn contains(&self, key: &K) -> bool {
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key).is_some()
     }
 
     /// Runs `change` on the schedule of the entry under `key`; `false` if there is none.
-    fn change(&mut self, key: &K, placed: Placed, change: impl FnOnce(&mut Schedule)) -> bool {
+    fn change<Q>(&mut self, key: &Q, placed: Placed, change: impl FnOnce(&mut Schedule)) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let Some(slot) = self.find(key) else {
             return false;
         };
@@ -865,6 +942,104 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         entry.store(&schedule, epoch);
         self.changed(slot, before, placed);
         true
+    }
+
+    /// [`change`](Self::change) to a new interval, which the handles learn as a bound.
+    fn change_interval<Q>(&mut self, key: &Q, interval_us: u64) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(owner) = &mut self.handles {
+            owner.min_interval_us = owner.min_interval_us.min(interval_us);
+        }
+        self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us))
+    }
+
+    /// Applies the commands the handles queued, in order, if any: before anything else
+    /// the set does, so that they and the owner's own calls act in the order they were
+    /// made. Without handles, one branch on a null pointer.
+    #[inline]
+    fn sync_handles(&mut self) {
+        let Some(owner) = &mut self.handles else {
+            return;
+        };
+        let Some(mut commands) = owner.take() else {
+            return;
+        };
+        let mut ignored = 0;
+        for (key, command) in commands.drain(..) {
+            let found = match command {
+                handle::Command::Start(start) => {
+                    let placed = match start {
+                        Start::After { .. } => Placed::FromNow,
+                        Start::Offset { .. } | Start::At(_) => Placed::Anywhere,
+                    };
+                    self.change(&key, placed, |s| s.start(start))
+                }
+                handle::Command::Stop => self.change(&key, Placed::Anywhere, Schedule::stop),
+                handle::Command::SetInterval(interval_us) => {
+                    self.change_interval(&key, interval_us)
+                }
+            };
+            ignored += u64::from(!found);
+        }
+        if let Some(owner) = &mut self.handles {
+            owner.give_back(commands, ignored);
+        }
+    }
+
+    /// Lets the handles wake the task of a poll that returns `Pending`, whose wheel wakes
+    /// it anyway at `armed`; `false` if a command arrived meanwhile (apply it, poll again).
+    fn register(&mut self, cx: &Context<'_>, armed: Option<Instant>) -> bool {
+        match &mut self.handles {
+            Some(owner) => owner.register(cx.waker(), armed),
+            None => true,
+        }
+    }
+
+    /// A handle that steers the set's entries from other tasks and threads: the per-key
+    /// `reset`, `reset_after`, `reset_at`, `reset_immediately`, `stop` and
+    /// `set_interval`, applied in the order they are called (see [`SetHandle`]).
+    ///
+    /// The first call allocates the state the set shares with its handles; every call
+    /// after that clones it. A set that never makes a handle pays nothing for them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{SetHandle, Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let start = tokio::time::Instant::now();
+    /// let mut watchdogs: TimerSet<String> = TimerSet::new();
+    /// watchdogs.insert("meter".into(), Timer::timeout_builder(Duration::from_millis(100))).unwrap();
+    /// let handle: SetHandle<String> = watchdogs.handle();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(Duration::from_millis(80)).await;
+    ///     handle.reset("meter"); // a reading arrived
+    /// });
+    /// let (_, tick) = watchdogs.next().await;
+    /// assert_eq!(tick.scheduled(), start + Duration::from_millis(180));
+    /// # }
+    /// ```
+    pub fn handle(&mut self) -> SetHandle<K> {
+        let slots = &self.slots;
+        self.handles
+            .get_or_insert_with(|| {
+                let min_interval_us = slots
+                    .iter()
+                    .filter_map(|slot| match slot {
+                        Slot::Occupied { entry, .. } => Some(entry.interval_us()),
+                        Slot::Vacant { .. } => None,
+                    })
+                    .min()
+                    .unwrap_or(u64::MAX);
+                Box::new(handle::Owner::new(min_interval_us))
+            })
+            .handle()
     }
 
     /// Restarts the entry under `key` from now, as [`Timer::reset`](crate::Timer::reset):
@@ -894,7 +1069,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!((device, tick.scheduled()), ("plc-1", start + Duration::from_millis(160)));
     /// # }
     /// ```
-    pub fn reset(&mut self, key: &K) -> bool {
+    pub fn reset<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         let at = Instant::now();
         self.change(key, Placed::FromNow, |s| {
             s.start(Start::After { at, delay_us: 0 });
@@ -920,7 +1100,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.deadline(&1), Some(start + Duration::from_millis(150)));
     /// # }
     /// ```
-    pub fn reset_after(&mut self, key: &K, start_delay: Duration) -> bool {
+    pub fn reset_after<Q>(&mut self, key: &Q, start_delay: Duration) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         let at = Instant::now();
         let delay_us = saturating_micros(start_delay);
         self.change(key, Placed::FromNow, |s| {
@@ -948,7 +1133,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.1.scheduled(), start + Duration::from_millis(130));
     /// # }
     /// ```
-    pub fn reset_at(&mut self, key: &K, first_tick: Instant) -> bool {
+    pub fn reset_at<Q>(&mut self, key: &Q, first_tick: Instant) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(first_tick)))
     }
 
@@ -970,7 +1160,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.1.drift(), Duration::ZERO);
     /// # }
     /// ```
-    pub fn reset_immediately(&mut self, key: &K) -> bool {
+    pub fn reset_immediately<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         let at = Instant::now();
         self.change(key, Placed::Anywhere, |s| s.start(Start::At(at)))
     }
@@ -996,7 +1191,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// assert_eq!(timers.next().await.0, "a");
     /// # }
     /// ```
-    pub fn stop(&mut self, key: &K) -> bool {
+    pub fn stop<Q>(&mut self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.sync_handles();
         self.change(key, Placed::Anywhere, Schedule::stop)
     }
 
@@ -1026,9 +1226,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn set_interval(&mut self, key: &K, interval: Duration) -> Result<bool, Error> {
+    pub fn set_interval<Q>(&mut self, key: &Q, interval: Duration) -> Result<bool, Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let interval_us = crate::builder::interval_micros(interval)?;
-        Ok(self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us)))
+        self.sync_handles();
+        Ok(self.change_interval(key, interval_us))
     }
 
     /// Whether the entry under `key` is running (`false` if stopped, not started yet, or
@@ -1050,7 +1255,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn is_running(&self, key: &K) -> bool {
+    pub fn is_running<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key)
             .and_then(|slot| self.entry(slot))
             .is_some_and(|entry| matches!(entry.phase(), Phase::Running | Phase::RunningFixed))
@@ -1073,7 +1282,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn interval(&self, key: &K) -> Option<Duration> {
+    pub fn interval<Q>(&self, key: &Q) -> Option<Duration>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         self.find(key)
             .and_then(|slot| self.entry(slot))
             .map(|entry| Duration::from_micros(entry.interval_us()))
@@ -1097,7 +1310,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     #[must_use]
-    pub fn deadline(&self, key: &K) -> Option<Instant> {
+    pub fn deadline<Q>(&self, key: &Q) -> Option<Instant>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let due = self.find(key).and_then(|slot| self.entry(slot))?.due()?;
         Some(due_instant(self.epoch, due))
     }
@@ -1178,16 +1395,21 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # }
     /// ```
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<(K, Tick)> {
-        if !self.unstarted.is_empty() {
-            self.start_unstarted();
-        }
         let mut left_behind = 0;
         loop {
+            self.sync_handles();
+            if !self.unstarted.is_empty() {
+                self.start_unstarted();
+            }
             // The wheel waits for a due time no later than any entry's, for this task:
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
             if self.waited {
                 if wheel_still_waits(&mut self.sleep, cx) {
-                    return Poll::Pending;
+                    let armed = self.sleep.as_ref().map(|(_, sleep)| sleep.deadline());
+                    if self.register(cx, armed) {
+                        return Poll::Pending;
+                    }
+                    continue;
                 }
                 self.waited = false;
             }
@@ -1195,7 +1417,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 if self.release_held() {
                     continue;
                 }
-                return Poll::Pending;
+                if self.register(cx, None) {
+                    return Poll::Pending;
+                }
+                continue;
             };
             if !self.is_current(top) {
                 self.queue.pop();
@@ -1217,7 +1442,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                     continue;
                 }
                 if self.wait(cx, scheduled, now).is_pending() {
-                    return Poll::Pending;
+                    if self.register(cx, Some(scheduled)) {
+                        return Poll::Pending;
+                    }
+                    continue;
                 }
                 now = Instant::now();
             } else {

@@ -168,4 +168,17 @@ mod tests {
         );
         assert_eq!(policies.len(), 1);
     }
+
+    #[test]
+    fn bounded_catch_up_is_shared_per_bound() {
+        let mut policies = Policies::default();
+        let mut add = |max| {
+            let policy = crate::policy::TriggerMissedUpTo::new(max);
+            policies.add(Box::new(policy), BuiltinPolicy::of(&policy))
+        };
+        let (a, b, c) = (add(3), add(3), add(2));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(policies.len(), 2);
+    }
 }

@@ -24,7 +24,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{
+    SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
+};
 use kadenz::{Tick, Timer, TimerBuilder, TimerHandle};
 use tokio::time::Instant;
 
@@ -60,6 +62,10 @@ pub enum Policy {
     /// A custom policy that stands still: the next tick is due when the one just
     /// delivered was (a lone timer then ticks at once, for ever).
     StandStill,
+    /// At most `max` missed ticks replayed, the latest ones.
+    TriggerMissedUpTo {
+        max: u64,
+    },
 }
 
 impl Policy {
@@ -75,6 +81,14 @@ impl Policy {
                 Policy::SkipMissedAndDrift { tolerance: 0 }.next(interval, scheduled, now)
             }
             Policy::StandStill => scheduled,
+            Policy::TriggerMissedUpTo { max } => {
+                // Step the grid past every due time that has come but the last `max`.
+                let mut next = scheduled + interval;
+                while next <= now && (now - next) / interval >= max {
+                    next += interval;
+                }
+                next
+            }
         }
     }
 }
@@ -365,6 +379,9 @@ pub fn builder(
         }
         Policy::Timeout => builder.missed_tick_policy(SkipMissedAndDrift::default()),
         Policy::StandStill => builder.missed_tick_policy(StandStill),
+        Policy::TriggerMissedUpTo { max } => {
+            builder.missed_tick_policy(TriggerMissedUpTo::new(max))
+        }
     };
     match start {
         Start::Later => builder.auto_start(false),

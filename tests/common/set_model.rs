@@ -24,7 +24,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::{Tick, Timer, TimerSet};
+use kadenz::{SetHandle, Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
 use super::model::{
@@ -46,7 +46,14 @@ pub enum SetOp {
     Insert(u8, u64, Policy, Start),
     Remove(u8),
     Control(u8, Control),
+    /// The same control through a `SetHandle` (made at the first such op): the set
+    /// applies it before its next poll or change, with the clock read at the call.
+    HandleControl(u8, Control),
 }
+
+/// A key no run uses: removing it makes the set apply its handles' commands, and nothing
+/// else.
+const NO_KEY: u8 = u8::MAX;
 
 /// How a change placed a tick, for the set's wait.
 #[derive(Clone, Copy, PartialEq)]
@@ -65,6 +72,10 @@ struct SetModel {
     precise: bool,
     /// The entries held back after a tick that did not advance their schedule.
     held: BTreeSet<u8>,
+    /// Controls given through a handle, with the clock at the call, not applied yet.
+    queued: Vec<(u8, Control, u64)>,
+    /// Queued controls that found no entry.
+    ignored: u64,
 }
 
 /// What a poll of the set does.
@@ -111,10 +122,26 @@ impl SetModel {
     }
 
     fn control(&mut self, key: u8, control: Control) -> bool {
+        self.control_at(key, control, self.now)
+    }
+
+    /// Applies the handles' controls, in the order they were given: what the set does
+    /// before its every poll and change.
+    fn sync(&mut self) {
+        for (key, control, now) in std::mem::take(&mut self.queued) {
+            if !self.control_at(key, control, now) {
+                self.ignored += 1;
+            }
+        }
+    }
+
+    /// A control given at `now` (the clock a handle read at its call).
+    fn control_at(&mut self, key: u8, control: Control, now: u64) -> bool {
         self.held.remove(&key);
-        let Some(model) = self.entry(key) else {
+        let Some(model) = self.entries.get_mut(&key) else {
             return false;
         };
+        model.now = now;
         let before = model.deadline();
         model.control(control);
         let after = model.deadline();
@@ -271,6 +298,35 @@ fn control(set: &mut TimerSet<u8>, key: u8, control: Control, t0: Instant, now: 
     }
 }
 
+/// A control through a handle; `false` if the set refused it (it was dropped).
+fn handle_control(
+    handle: &SetHandle<u8>,
+    key: u8,
+    control: Control,
+    t0: Instant,
+    now: u64,
+) -> bool {
+    match control {
+        Control::Reset => handle.reset(&key),
+        Control::ResetAfter(us) => handle.reset_after(&key, Duration::from_micros(us)),
+        Control::ResetAt(offset) => {
+            handle.reset_at(&key, instant(t0, now.saturating_add_signed(offset)))
+        }
+        Control::ResetImmediately => handle.reset_immediately(&key),
+        Control::SetInterval(us) => match handle.set_interval(&key, Duration::from_micros(us)) {
+            Ok(queued) => {
+                assert!(us > 0, "set_interval(0) accepted");
+                queued
+            }
+            Err(_) => {
+                assert_eq!(us, 0, "set_interval({us} µs) refused");
+                true
+            }
+        },
+        Control::Stop => handle.stop(&key),
+    }
+}
+
 fn poll_once(set: &mut TimerSet<u8>) -> Option<(u8, Tick)> {
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -300,8 +356,14 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
             precise: cfg!(feature = "precise") && precise,
             ..SetModel::default()
         };
+        let mut handle = None;
         for (step, &op) in ops.iter().enumerate() {
             let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
+            // Every op but an advance or a handle's command polls or changes the set,
+            // which first applies what its handles queued.
+            if !matches!(op, SetOp::Advance(_) | SetOp::HandleControl(..)) {
+                model.sync();
+            }
             match op {
                 SetOp::Advance(us) => {
                     tokio::time::advance(Duration::from_micros(us)).await;
@@ -323,6 +385,15 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     let want = model.control(key, c);
                     if got != want {
                         return fail(format!("found: set {got}, model {want}"));
+                    }
+                }
+                SetOp::HandleControl(key, c) => {
+                    let handle = handle.get_or_insert_with(|| set.handle());
+                    if !handle_control(handle, key, c, t0, model.now) {
+                        return fail("the set refused a command".into());
+                    }
+                    if !matches!(c, Control::SetInterval(0)) {
+                        model.queued.push((key, c, model.now));
                     }
                 }
                 SetOp::PollOnce => {
@@ -347,6 +418,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                 }
                 SetOp::Next | SetOp::Stream => {
                     if !model.will_tick() {
+                        set.remove(&NO_KEY);
                         continue;
                     }
                     let keys = loop {
@@ -397,6 +469,15 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     model.entries.len()
                 ));
             }
+            if let Some(handle) = &handle {
+                if handle.ignored() != model.ignored {
+                    return fail(format!(
+                        "ignored commands: set {}, model {}",
+                        handle.ignored(),
+                        model.ignored
+                    ));
+                }
+            }
             for (&key, entry) in &model.entries {
                 let deadline = set.deadline(&key).map(at);
                 if deadline != entry.deadline() {
@@ -434,6 +515,7 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
         let t0 = Instant::now();
         let mut set: TimerSet<u8> = TimerSet::new();
         let mut lone: BTreeMap<u8, Timer> = BTreeMap::new();
+        let mut handle = None;
         for (step, &op) in ops.iter().enumerate() {
             let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
             let now = Instant::now().duration_since(t0).as_micros() as u64;
@@ -460,6 +542,15 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                     if found != lone.contains_key(&key) {
                         return fail("found differs".into());
                     }
+                }
+                SetOp::HandleControl(key, c) => {
+                    let handle = handle.get_or_insert_with(|| set.handle());
+                    handle_control(handle, key, c, t0, now);
+                    if let Some(timer) = lone.get_mut(&key) {
+                        timer_control(timer, c, t0, now);
+                    }
+                    // Applied now, so that the deadlines compare below.
+                    set.remove(&NO_KEY);
                 }
                 SetOp::PollOnce | SetOp::Next | SetOp::Stream => {
                     // The set starts its `auto_start(false)` entries at its poll; a lone

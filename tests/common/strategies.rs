@@ -14,6 +14,7 @@ pub fn policy() -> impl Strategy<Value = Policy> {
         Just(Policy::Timeout),
         (0..20_000u64).prop_map(|tolerance| Policy::SkipMissedAndDrift { tolerance }),
         Just(Policy::StandStill),
+        (0..4u64).prop_map(|max| Policy::TriggerMissedUpTo { max }),
     ]
 }
 

@@ -1,7 +1,8 @@
 //! Cost of the operations around the ticks, kadenz against tokio, on the real clock:
 //! creating a timer, resetting it (the watchdog pattern), kicking it through a
-//! [`TimerHandle`](kadenz::TimerHandle) against a hand-written `Notify` watchdog, and the
-//! missed-tick arithmetic.
+//! [`TimerHandle`](kadenz::TimerHandle) against a hand-written `Notify` watchdog, kicking an
+//! entry of a set through a [`SetHandle`](kadenz::SetHandle) against a channel into the
+//! owner's `select!`, and the missed-tick arithmetic.
 //!
 //! No clock is ever paused in this process (the paused-clock benches are in
 //! `benches/tick.rs`), so `tokio::time::Instant::now()` is the plain monotonic clock, as in
@@ -420,6 +421,112 @@ fn kick_poll_tokio_notify(n: u64) -> Duration {
     start.elapsed()
 }
 
+// --- kicking an entry of a set from another task -----------------------------------------
+//
+// A `TimerSet` of 1,000 watchdog entries (`Timer::timeout_builder(PERIOD)`), polled once so
+// that it waits on the wheel; each kick restarts entry 7.
+//
+// `set_kick`, the kicker's side:
+// - `set_handle`: `SetHandle::reset(&7)`: the command is queued for the set; its first
+//   tick is a PERIOD away, after the set's wake-up, so it wakes nobody.
+// - `timer_handle`: `TimerHandle::reset()` on a lone watchdog (`handle_kick`'s kadenz
+//   member): the same kick, for one timer.
+// - `mpsc`: `UnboundedSender::send(7)` into a tokio channel that the set's owner receives
+//   in its `select!`, with its receiver registered (the owner waits).
+//
+// `set_kick_apply`, the kick and what the owner does with it, one kick per turn:
+// - `set_handle`: `SetHandle::reset(&7)`, then `TimerSet::poll_next`, which applies it and
+//   waits again.
+// - `mpsc`: `send(7)`, then one turn of the owner's `select!`: `poll_recv` is ready with
+//   the key, `TimerSet::reset(&7)`, `poll_recv` again (registers, `Pending`) and
+//   `TimerSet::poll_next` (`Pending`). Every such kick wakes the owner's task, which must
+//   run; a `SetHandle` kick that moves no tick earlier does not, and its commands wait for
+//   the set's next wake-up.
+
+const SET_ENTRIES: u32 = 1_000;
+const KICKED: u32 = 7;
+
+fn watchdog_set() -> kadenz::TimerSet<u32> {
+    let mut set = kadenz::TimerSet::with_capacity(SET_ENTRIES as usize);
+    for key in 0..SET_ENTRIES {
+        set.insert(key, Timer::timeout_builder(PERIOD)).unwrap();
+    }
+    set
+}
+
+fn set_kick_handle(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut set = watchdog_set();
+    let handle = set.handle();
+    assert!(set.poll_next(&mut cx).is_pending());
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&handle).reset(&KICKED);
+    }
+    let elapsed = start.elapsed();
+    // The owner applies what was queued at its next poll.
+    assert!(set.poll_next(&mut cx).is_pending());
+    elapsed
+}
+
+fn set_kick_mpsc(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&tx).send(KICKED).unwrap();
+    }
+    let elapsed = start.elapsed();
+    for _ in 0..n {
+        assert!(rx.poll_recv(&mut cx).is_ready());
+    }
+    elapsed
+}
+
+fn set_kick_apply_handle(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut set = watchdog_set();
+    let handle = set.handle();
+    assert!(set.poll_next(&mut cx).is_pending());
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&handle).reset(&KICKED);
+        assert!(black_box(&mut set).poll_next(&mut cx).is_pending());
+    }
+    start.elapsed()
+}
+
+fn set_kick_apply_mpsc(n: u64) -> Duration {
+    let runtime = runtime();
+    let _context = runtime.enter();
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut set = watchdog_set();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    assert!(set.poll_next(&mut cx).is_pending());
+    let start = StdInstant::now();
+    for _ in 0..n {
+        black_box(&tx).send(KICKED).unwrap();
+        // One turn of the owner's `select!`.
+        while let std::task::Poll::Ready(Some(key)) = rx.poll_recv(&mut cx) {
+            set.reset(&key);
+        }
+        assert!(black_box(&mut set).poll_next(&mut cx).is_pending());
+    }
+    start.elapsed()
+}
+
 // --- the missed-tick arithmetic ---------------------------------------------------------
 //
 // Each policy's `calculate_next_tick_time` alone, for a tick 1.3 intervals late (so that
@@ -606,6 +713,23 @@ const CASES: &[Case] = &[
         members: &[
             ("kadenz", kick_kadenz),
             ("tokio_notify", kick_poll_tokio_notify),
+        ],
+        ab_ops: 100_000,
+    },
+    Case {
+        group: "set_kick",
+        members: &[
+            ("set_handle", set_kick_handle),
+            ("timer_handle", kick_kadenz),
+            ("mpsc", set_kick_mpsc),
+        ],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "set_kick_apply",
+        members: &[
+            ("set_handle", set_kick_apply_handle),
+            ("mpsc", set_kick_apply_mpsc),
         ],
         ab_ops: 100_000,
     },
