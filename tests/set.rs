@@ -4,7 +4,9 @@
 
 mod common;
 
+use std::cell::Cell;
 use std::future::poll_fn;
+use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -579,168 +581,175 @@ async fn dropping_what_changes_left_behind_yields() {
     }
 }
 
+// --- keys whose Hash, Eq or Clone panic -------------------------------------------
+
+thread_local! {
+    /// Calls of the keys' code left before one panics (`u64::MAX`: none panics).
+    static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// Calls of the keys' `Hash`, failing or not.
+    static HASHES: Cell<u64> = const { Cell::new(0) };
+}
+fn user_code() {
+    LEFT.with(|left| match left.get() {
+        u64::MAX => {}
+        0 => {
+            left.set(u64::MAX);
+            panic!("the key's code fails");
+        }
+        n => left.set(n - 1),
+    });
+}
+
+/// A key whose `Hash`, `Eq` and `Clone` count as the keys' code, and fail on demand.
+/// Keys under [`SPREAD`] have few distinct hashes, so that lookups compare keys too;
+/// from it on, each its own, as a table under churn has.
+#[derive(Debug)]
+struct K(u32);
+const SPREAD: u32 = 1 << 20;
+impl Hash for K {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        HASHES.with(|hashes| hashes.set(hashes.get() + 1));
+        user_code();
+        if self.0 < SPREAD {
+            (self.0 % 4).hash(state);
+        } else {
+            self.0.hash(state);
+        }
+    }
+}
+impl PartialEq for K {
+    fn eq(&self, other: &Self) -> bool {
+        user_code();
+        self.0 == other.0
+    }
+}
+impl Eq for K {}
+impl Clone for K {
+    fn clone(&self) -> Self {
+        user_code();
+        K(self.0)
+    }
+}
+
+/// `n` entries, every third removed again, one stopped, one due now.
+fn build(n: u32) -> TimerSet<K> {
+    let mut set = TimerSet::new();
+    for i in 0..n {
+        set.insert(K(i), Timer::builder(ms(10 + u64::from(i % 7))))
+            .unwrap();
+    }
+    for i in (0..n).step_by(3) {
+        set.remove(&K(i));
+    }
+    if n > 1 {
+        set.stop(&K(1));
+    }
+    set.insert(
+        K(1_000),
+        Timer::builder(ms(25)).first_tick_at(Instant::now()),
+    )
+    .unwrap();
+    set
+}
+type State = (
+    usize,
+    Vec<u32>,
+    Vec<(bool, bool, Option<Duration>, Option<Instant>)>,
+);
+fn state(set: &TimerSet<K>) -> State {
+    let mut keys: Vec<u32> = set.keys().map(|key| key.0).collect();
+    keys.sort_unstable();
+    let entries = (0..40)
+        .chain([1_000, 2_000])
+        .map(|i| {
+            let key = K(i);
+            (
+                set.contains(&key),
+                set.is_running(&key),
+                set.interval(&key),
+                set.deadline(&key),
+            )
+        })
+        .collect();
+    (set.len(), keys, entries)
+}
+/// The ticks due in the next 60 ms, sorted (ticks due at the same instant come in an
+/// order of the set's own).
+async fn ticks(set: &mut TimerSet<K>, t0: Instant) -> Vec<(Instant, u32)> {
+    let mut ticks = Vec::new();
+    loop {
+        let (key, tick) = tokio::time::timeout(PATIENCE, set.next()).await.unwrap();
+        if tick.scheduled() > t0 + ms(60) {
+            break;
+        }
+        ticks.push((tick.scheduled(), key.0));
+    }
+    ticks.sort_unstable();
+    ticks
+}
+
 /// Panics of a key's `Hash`, `Eq` or `Clone`: every method that calls them, made to fail
 /// at its first, second, ... call of any of them, leaves the set as it was (its length,
 /// keys, every entry's state, and the ticks to come), and works on afterwards. Sets of
 /// sizes around the hash table's growth points, with removed entries (vacant slots).
 #[tokio::test(start_paused = true)]
 async fn a_panicking_hash_eq_or_clone_leaves_the_set_as_it_was() {
-    use std::cell::Cell;
-    use std::hash::{Hash, Hasher};
-
-    thread_local! {
-        /// Calls of the keys' code left before one panics (`u64::MAX`: none panics).
-        static LEFT: Cell<u64> = const { Cell::new(u64::MAX) };
-    }
-    fn user_code() {
-        LEFT.with(|left| match left.get() {
-            u64::MAX => {}
-            0 => {
-                left.set(u64::MAX);
-                panic!("the key's code fails");
-            }
-            n => left.set(n - 1),
-        });
-    }
-
-    /// Few distinct hashes, so that lookups compare keys too.
-    #[derive(Debug)]
-    struct K(Key);
-    #[derive(Debug)]
-    struct Key(u32);
-    impl Hash for K {
-        fn hash<H: Hasher>(&self, state: &mut H) {
-            user_code();
-            (self.0 .0 % 4).hash(state);
-        }
-    }
-    impl PartialEq for K {
-        fn eq(&self, other: &Self) -> bool {
-            user_code();
-            self.0 .0 == other.0 .0
-        }
-    }
-    impl Eq for K {}
-    impl Clone for K {
-        fn clone(&self) -> Self {
-            user_code();
-            K(Key(self.0 .0))
-        }
-    }
-
-    /// `n` entries, every third removed again, one stopped, one due now.
-    fn build(n: u32) -> TimerSet<K> {
-        let mut set = TimerSet::new();
-        for i in 0..n {
-            set.insert(K(Key(i)), Timer::builder(ms(10 + u64::from(i % 7))))
-                .unwrap();
-        }
-        for i in (0..n).step_by(3) {
-            set.remove(&K(Key(i)));
-        }
-        if n > 1 {
-            set.stop(&K(Key(1)));
-        }
-        set.insert(
-            K(Key(1_000)),
-            Timer::builder(ms(25)).first_tick_at(Instant::now()),
-        )
-        .unwrap();
-        set
-    }
-    type State = (
-        usize,
-        Vec<u32>,
-        Vec<(bool, bool, Option<Duration>, Option<Instant>)>,
-    );
-    fn state(set: &TimerSet<K>) -> State {
-        let mut keys: Vec<u32> = set.keys().map(|key| key.0 .0).collect();
-        keys.sort_unstable();
-        let entries = (0..40)
-            .chain([1_000, 2_000])
-            .map(|i| {
-                let key = K(Key(i));
-                (
-                    set.contains(&key),
-                    set.is_running(&key),
-                    set.interval(&key),
-                    set.deadline(&key),
-                )
-            })
-            .collect();
-        (set.len(), keys, entries)
-    }
-    /// The ticks due in the next 60 ms, sorted (ticks due at the same instant come in an
-    /// order of the set's own).
-    async fn ticks(set: &mut TimerSet<K>, t0: Instant) -> Vec<(Instant, u32)> {
-        let mut ticks = Vec::new();
-        loop {
-            let (key, tick) = tokio::time::timeout(PATIENCE, set.next()).await.unwrap();
-            if tick.scheduled() > t0 + ms(60) {
-                break;
-            }
-            ticks.push((tick.scheduled(), key.0 .0));
-        }
-        ticks.sort_unstable();
-        ticks
-    }
-
     type Op = fn(&mut TimerSet<K>);
     let ops: [(&str, Op); 18] = [
         ("insert new", |s| {
-            s.insert(K(Key(2_000)), Timer::builder(ms(7))).unwrap();
+            s.insert(K(2_000), Timer::builder(ms(7))).unwrap();
         }),
         ("insert new, not started", |s| {
-            s.insert(K(Key(2_000)), Timer::builder(ms(7)).auto_start(false))
+            s.insert(K(2_000), Timer::builder(ms(7)).auto_start(false))
                 .unwrap();
         }),
         ("insert over", |s| {
-            s.insert(K(Key(2)), Timer::builder(ms(9))).unwrap();
+            s.insert(K(2), Timer::builder(ms(9))).unwrap();
         }),
         ("insert over the stopped", |s| {
-            s.insert(K(Key(1)), Timer::builder(ms(9))).unwrap();
+            s.insert(K(1), Timer::builder(ms(9))).unwrap();
         }),
         ("remove", |s| {
-            s.remove(&K(Key(2)));
+            s.remove(&K(2));
         }),
         ("remove missing", |s| {
-            s.remove(&K(Key(3)));
+            s.remove(&K(3));
         }),
         ("contains", |s| {
-            let _ = s.contains(&K(Key(2)));
+            let _ = s.contains(&K(2));
         }),
         ("reset", |s| {
-            s.reset(&K(Key(2)));
+            s.reset(&K(2));
         }),
         ("reset_after", |s| {
-            s.reset_after(&K(Key(2)), ms(3));
+            s.reset_after(&K(2), ms(3));
         }),
         ("reset_at", |s| {
-            s.reset_at(&K(Key(2)), Instant::now() + ms(4));
+            s.reset_at(&K(2), Instant::now() + ms(4));
         }),
         ("reset_immediately", |s| {
-            s.reset_immediately(&K(Key(2)));
+            s.reset_immediately(&K(2));
         }),
         ("stop", |s| {
-            s.stop(&K(Key(2)));
+            s.stop(&K(2));
         }),
         ("set_interval", |s| {
-            s.set_interval(&K(Key(2)), ms(5)).unwrap();
+            s.set_interval(&K(2), ms(5)).unwrap();
         }),
         ("is_running", |s| {
-            let _ = s.is_running(&K(Key(2)));
+            let _ = s.is_running(&K(2));
         }),
         ("interval", |s| {
-            let _ = s.interval(&K(Key(2)));
+            let _ = s.interval(&K(2));
         }),
         ("deadline", |s| {
-            let _ = s.deadline(&K(Key(2)));
+            let _ = s.deadline(&K(2));
         }),
         ("poll_next (a due tick)", |s| {
             let _ = poll_once(s);
         }),
         ("reset the one due now", |s| {
-            s.reset(&K(Key(1_000)));
+            s.reset(&K(1_000));
         }),
     ];
     let mut panics = 0;
@@ -864,4 +873,54 @@ async fn a_policy_that_answers_zero_does_not_starve_the_other_entries() {
     assert_eq!(next_of(&mut set, t0).await, ("b", 105, 5, 0, 0));
     assert_eq!(next_of(&mut set, t0).await, ("a", 110, 0, 0, 0));
     assert_eq!(next_of(&mut set, t0).await, ("zero", 0, 110, 11, 0));
+}
+
+/// A hash table filled to the brim (224 keys, growing at 113), then mostly emptied (150
+/// removed, which leaves marks in a full table), then churned (a new key in, the oldest
+/// out): it rehashes now and then, into a larger table or in place, hashing every key.
+/// Every insert is made to fail at its first call of the keys' code, then its second,
+/// and so on until it succeeds, on the same set (whose table's layout depends on its
+/// hasher's seed): after each failure no key is lost and none appears.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_hash_while_the_table_rehashes_loses_no_key() {
+    fn found(set: &TimerSet<K>, key: u32) -> (usize, Vec<u32>, bool, bool) {
+        let mut keys: Vec<u32> = set.keys().map(|key| key.0).collect();
+        keys.sort_unstable();
+        let all = keys.iter().all(|&key| set.contains(&K(key)));
+        (set.len(), keys, all, set.contains(&K(key)))
+    }
+    let fill = (0..224).map(|key| (true, key));
+    let empty = (0..150).map(|key| (false, key));
+    let churn = (0..2_000).flat_map(|n| [(true, 224 + n), (false, 150 + n)]);
+    let mut set = TimerSet::new();
+    let mut in_place = 0;
+    for (at, (insert, key)) in fill.chain(empty).chain(churn).enumerate() {
+        let key = SPREAD + key;
+        if !insert {
+            assert!(set.remove(&K(key)));
+            continue;
+        }
+        for fail_at in 0.. {
+            let before = found(&set, key);
+            HASHES.with(|hashes| hashes.set(0));
+            LEFT.with(|left| left.set(fail_at));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                set.insert(K(key), Timer::builder(ms(10))).unwrap();
+            }));
+            LEFT.with(|left| left.set(u64::MAX));
+            if result.is_ok() {
+                // Past the fill and the emptying, the table holds 74 keys, under half of
+                // the 224 it has room for: a rehash then is in place (hashbrown grows a
+                // table only past half).
+                in_place += usize::from(at >= 374 && HASHES.with(Cell::get) > 1);
+                break;
+            }
+            assert_eq!(
+                found(&set, key),
+                before,
+                "operation {at}, failing at call {fail_at}"
+            );
+        }
+    }
+    assert!(in_place >= 1, "no rehash in place");
 }

@@ -126,9 +126,9 @@ pub use handle::SetHandle;
 ///
 /// A panic of a key's `Hash`, `Eq` or `Clone` propagates to the caller of the method
 /// that called it, and leaves the set as it was before the call: its entries, their
-/// schedules and the ticks to come. The set calls a key's `Hash` once per method, on the
-/// key given, before it changes anything (growing its table needs no key's hash), and
-/// `Clone` only to yield a tick, before that tick is taken.
+/// schedules and the ticks to come. The set calls `Hash` and `Eq` before it changes
+/// anything (an insert that grows the set's table hashes every key first), and `Clone`
+/// only to yield a tick, before that tick is taken.
 ///
 /// # Limits
 ///
@@ -165,10 +165,7 @@ pub struct TimerSet<K> {
     slots: Vec<Slot<K>>,
     /// The first vacant slot, or `NONE`; each vacant slot names the next.
     free: u32,
-    /// The slots by key: each with 32 bits of its key's hash, so that the table grows and
-    /// rehashes without calling the keys' `Hash` (which may panic, and must then leave
-    /// the set as it was) and compares keys only when those bits match.
-    index: HashTable<Indexed>,
+    index: HashTable<u32>,
     hasher: RandomState,
     queue: Queue,
     /// Entries with a due time (each has an item in the queue).
@@ -230,41 +227,6 @@ fn shed_slots<K>(
     list.sort_unstable();
     list.dedup();
     list.shrink_to(bound);
-}
-
-/// The hash table's equality: the entry under `key`, whose hash kept is `hash` (compared
-/// first, so that a key's `Eq` runs only on a likely match).
-fn is<'a, K, Q>(slots: &'a [Slot<K>], hash: u32, key: &'a Q) -> impl Fn(&Indexed) -> bool + 'a
-where
-    K: Borrow<Q>,
-    Q: Eq + ?Sized,
-{
-    move |indexed| indexed.hash == hash && slots[indexed.slot as usize].holds(key)
-}
-
-/// An entry of the set's hash table: a slot, and 32 bits of its key's hash.
-#[derive(Clone, Copy)]
-struct Indexed {
-    slot: u32,
-    hash: u32,
-}
-
-impl Indexed {
-    /// The table's hash of an entry: its 32 bits spread over 64 (a multiplication by an
-    /// odd constant, so that the table's top bits, which it compares first, vary too).
-    fn hash(self) -> u64 {
-        spread(self.hash)
-    }
-}
-
-/// The 32 bits of a key's hash kept in the table, from the hasher's 64.
-fn narrow(hash: u64) -> u32 {
-    (hash ^ (hash >> 32)) as u32
-}
-
-/// The 64-bit hash the table works with, from the 32 bits it keeps.
-fn spread(hash: u32) -> u64 {
-    u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// Items left behind by changes that one poll drops before it yields (about 50 µs).
@@ -527,7 +489,7 @@ impl<K> TimerSet<K> {
     pub fn memory(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot<K>>()
             // A slab index and a control byte for each bucket of the hash table.
-            + self.index.capacity() * 8 / 7 * (std::mem::size_of::<Indexed>() + 1)
+            + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
             + self.queue.capacity_bytes()
             + (self.unstarted.capacity() + self.held.capacity()) * std::mem::size_of::<u32>()
     }
@@ -682,27 +644,40 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.find_hashed(self.hash(key), key)
+        self.find_hashed(self.hasher.hash_one(key), key)
     }
 
-    /// The bits of `key`'s hash that the table keeps. The one call of the key's `Hash`
-    /// in each method, before the method changes anything.
-    fn hash<Q>(&self, key: &Q) -> u32
+    fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<u32>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        narrow(self.hasher.hash_one(key))
-    }
-
-    fn find_hashed<Q>(&self, hash: u32, key: &Q) -> Option<u32>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+        let slots = &self.slots;
         self.index
-            .find(spread(hash), is(&self.slots, hash, key))
-            .map(|indexed| indexed.slot)
+            .find(hash, |&slot| slots[slot as usize].holds(key))
+            .copied()
+    }
+
+    /// Makes room in the hash table for one more key, before the set changes anything.
+    ///
+    /// Growing the table rehashes every key. A key's `Hash` that panics in the middle of
+    /// that would lose keys (hashbrown drops those it has not rehashed yet when it
+    /// rehashes in place), so the keys' hashes are taken first, into a list the rehash
+    /// reads: a panic then leaves the table as it was. The list lives while the table
+    /// grows, which is rare (amortized O(1) per insert, as the growth itself).
+    fn reserve_one(&mut self) {
+        if self.index.len() < self.index.capacity() {
+            return;
+        }
+        let hashes: Vec<u64> = self
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Occupied { key, .. } => self.hasher.hash_one(key),
+                Slot::Vacant { .. } => 0,
+            })
+            .collect();
+        self.index.reserve(1, |&slot| hashes[slot as usize]);
     }
 
     /// Adds a timer under `key`, built and started as [`TimerBuilder::build`] would
@@ -759,14 +734,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet without precise(true) (the set waits as a whole)",
             });
         }
-        let hash = self.hash(&key);
+        let hash = self.hasher.hash_one(&key);
         let existing = self.find_hashed(hash, &key);
         if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
             return Err(Error::SetFull(self.len));
         }
         if existing.is_none() {
-            // Room in the table before anything changes (growing it calls no user code).
-            self.index.reserve(1, |indexed| indexed.hash());
+            self.reserve_one();
         }
         if let Some(owner) = &mut self.handles {
             owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
@@ -808,9 +782,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                     self.free = next_free;
                 }
                 self.slots[slot as usize] = Slot::Occupied { key, entry };
+                // There is room (`reserve_one`): the table does not rehash, and this
+                // hasher is never called.
+                let (slots, hasher) = (&self.slots, &self.hasher);
                 self.index
-                    .insert_unique(spread(hash), Indexed { slot, hash }, |indexed| {
-                        indexed.hash()
+                    .insert_unique(hash, slot, |&s| match &slots[s as usize] {
+                        Slot::Occupied { key, .. } => hasher.hash_one(key),
+                        Slot::Vacant { .. } => 0,
                     });
                 self.len += 1;
                 (slot, None)
@@ -867,14 +845,15 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         Q: Hash + Eq + ?Sized,
     {
         self.sync_handles();
-        let hash = self.hash(key);
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
         let Ok(found) = self
             .index
-            .find_entry(spread(hash), is(&self.slots, hash, key))
+            .find_entry(hash, |&slot| slots[slot as usize].holds(key))
         else {
             return false;
         };
-        let (Indexed { slot, .. }, _) = found.remove();
+        let (slot, _) = found.remove();
         let vacant = Slot::Vacant {
             next_free: self.free,
         };
