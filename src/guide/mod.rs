@@ -2,8 +2,10 @@
 //!
 //! The item documentation (the [crate root](crate) lists the items) says what each type
 //! and method does; these pages say which of them a job needs and how they fit together.
-//! Every example compiles as you see it, in a crate with the dependencies of the README's
-//! Install section (CI builds and runs them so).
+//! Every example compiles as you see it, in a crate of your own that depends on kadenz and
+//! on tokio with the features `macros`, `rt-multi-thread`, `time` and `sync` (`test-util`
+//! in `[dev-dependencies]`, for the tests), plus what a page names: CI builds and runs them
+//! so, with the dependencies of the README's Install section.
 //!
 //! | page | read it for |
 //! |---|---|

@@ -63,14 +63,15 @@ fn fenced_blocks(text: &str) -> Vec<Block> {
     blocks
 }
 
-/// Whether rustdoc compiles a block with this info string as Rust, and shows it.
+/// Whether rustdoc compiles a block with this info string as Rust and expects it to
+/// build: no info string, or only rustdoc's own words (`rust`, `no_run`, ...), and
+/// neither `ignore` nor `compile_fail`.
 fn is_rust(info: &str) -> bool {
-    let words: Vec<&str> = info.split([',', ' ']).filter(|w| !w.is_empty()).collect();
-    let rust = words.is_empty() || words.contains(&"rust");
-    let foreign = words
-        .iter()
-        .any(|w| !matches!(*w, "rust" | "no_run" | "should_panic"));
-    rust && !foreign && !words.contains(&"ignore")
+    let mut words = info.split([',', ' ']).filter(|w| !w.is_empty());
+    let rustdoc = |w: &str| {
+        matches!(w, "rust" | "no_run" | "should_panic" | "test_harness") || w.starts_with("edition")
+    };
+    words.all(rustdoc)
 }
 
 /// The lines a reader sees: rustdoc hides `# ` lines and a lone `#`, and turns `##` into `#`.
@@ -294,4 +295,90 @@ fn main() -> ExitCode {
     }
     println!("doc-check: every block compiles, and every test and example passes");
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_keep_their_info_string_and_lose_their_list_indent() {
+        let text =
+            "a\n\n```rust\nlet x = 1;\n```\n\n- item\n\n  ```toml\n  [dependencies]\n  ```\n";
+        let blocks = fenced_blocks(text);
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(
+            (blocks[0].info.as_str(), blocks[0].code.as_str()),
+            ("rust", "let x = 1;\n")
+        );
+        assert_eq!(
+            (blocks[1].info.as_str(), blocks[1].code.as_str()),
+            ("toml", "[dependencies]\n")
+        );
+    }
+
+    #[test]
+    fn rust_blocks_are_those_rustdoc_compiles_and_shows() {
+        for info in [
+            "",
+            "rust",
+            "rust,no_run",
+            "should_panic",
+            "rust,edition2021",
+        ] {
+            assert!(is_rust(info), "{info:?}");
+        }
+        for info in [
+            "text",
+            "toml",
+            "sh",
+            "rust,ignore",
+            "ignore",
+            "compile_fail",
+        ] {
+            assert!(!is_rust(info), "{info:?}");
+        }
+    }
+
+    #[test]
+    fn hidden_lines_are_left_out_and_an_escaped_hash_kept() {
+        let code = "# fn hidden() {}\n#\n#[derive(Debug)]\nstruct S;\n    ##[test] kept\n";
+        assert_eq!(
+            visible(code),
+            "#[derive(Debug)]\nstruct S;\n    #[test] kept\n"
+        );
+    }
+
+    #[test]
+    fn the_install_section_ends_at_the_next_second_level_heading() {
+        let readme = "# t\n\n## Install\n\n### Sub\n\nx\n\n## Features\n\ny\n";
+        assert_eq!(
+            install_section(readme),
+            Some("## Install\n\n### Sub\n\nx\n")
+        );
+        assert_eq!(install_section("# t\n\n## Other\n"), None);
+    }
+
+    #[test]
+    fn merging_joins_features_and_widens_a_version_string() {
+        let mut into: Table = toml::from_str(
+            "[dependencies]\nkadenz = { path = \"../kadenz\" }\ntoml = \"1\"\n\
+             tokio = { version = \"1.49\", features = [\"time\", \"rt\"] }\n",
+        )
+        .unwrap();
+        let from: Table = toml::from_str(
+            "[dependencies]\nkadenz = { path = \"../kadenz\", features = [\"serde\"] }\n\
+             toml = { version = \"1\", default-features = false }\n\
+             tokio = { version = \"1.49\", features = [\"rt\", \"sync\"] }\n",
+        )
+        .unwrap();
+        merge(&mut into, from);
+        let expected: Table = toml::from_str(
+            "[dependencies]\nkadenz = { path = \"../kadenz\", features = [\"serde\"] }\n\
+             toml = { version = \"1\", default-features = false }\n\
+             tokio = { version = \"1.49\", features = [\"time\", \"rt\", \"sync\"] }\n",
+        )
+        .unwrap();
+        assert_eq!(into, expected);
+    }
 }
