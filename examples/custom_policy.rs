@@ -19,8 +19,8 @@
 //! 3. `BoundedCatchUp`, for a counter that should make up for a short stall but not flood
 //!    its receiver after a long one: it replays at most `N` of the missed ticks (the
 //!    latest), drops the older ones, and stays on the original grid. `N = 0` is
-//!    `SkipMissedAndResync`, no bound is `TriggerAllMissed` (the README's "Choosing a
-//!    policy" has it too, tested under the paused clock).
+//!    `SkipMissedAndResync`, no bound is `TriggerAllMissed` (the guide's "Choosing a
+//!    policy", `kadenz::guide::policies`, has it too, tested under the paused clock).
 //!
 //! Run it with:
 //!

@@ -53,7 +53,7 @@ impl Tick {
     /// How late the tick fired: the time it was received minus the time it was due.
     ///
     /// Never negative, and a whole number of microseconds: the timer keeps time in
-    /// microseconds (see [Precision](crate#precision)).
+    /// microseconds (see [precision](crate::guide::precision)).
     ///
     /// # Examples
     ///

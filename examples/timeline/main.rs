@@ -1,4 +1,4 @@
-//! The timeline pictures of the README and of the policy documentation: each built-in
+//! The timeline pictures of the policy documentation: each built-in
 //! policy run through the same scripted stall under tokio's paused clock, and drawn from
 //! what the timer delivered.
 //!
@@ -13,7 +13,8 @@
 //! `skip-missed-and-resync`, `skip-missed-and-drift` (tolerance 0.1 s) and
 //! `trigger-missed-up-to` (at most 2, after one long stall: 1.2 s to 5.3 s), and
 //! `docs/timelines.md`, the same pictures as `data:` URIs for rustdoc (docs.rs serves no
-//! file of the repository; `src/lib.rs` explains). `tests/timeline.rs` fails when the
+//! file of the repository, so `src/policy.rs` includes this file under each policy's
+//! picture, which names its `data:` URI by reference). `tests/timeline.rs` fails when the
 //! committed files differ from what this generates, so after changing the timer or the
 //! drawing, run it and commit the result:
 //!
