@@ -331,11 +331,15 @@ impl TimerBuilder {
     /// | Linux | on a timerfd shared by every precise timer of the process and served by one thread; deadlines are rounded up to a 50 µs grid, so that close ones share a wake-up |
     /// | others | on tokio's wheel, as a default timer (no OS timer is used yet) |
     ///
-    /// Should the timerfd or its thread not be created, precise timers wait on the wheel
-    /// too; [`Timer::is_precise`] tells. Under tokio's paused clock a precise timer
-    /// delivers exactly the ticks a default one does: on a current-thread runtime it stays
-    /// registered on the wheel, and asks the OS timer only while the clock runs. It needs
-    /// no IO driver and no file descriptor of its own.
+    /// Should the timerfd or its thread not be created (no file descriptor left), the
+    /// timer built then waits on the wheel, as a default one, for its whole life;
+    /// [`Timer::is_precise`] tells. The failure is not remembered: the next precise timer
+    /// built tries again. Under tokio's paused clock a precise timer delivers exactly the
+    /// ticks a default one does, also when the clock is advanced by a fraction of a
+    /// millisecond (the tick comes when the wheel's millisecond slot fires): on a
+    /// current-thread runtime it stays registered on the wheel, takes the wheel's word
+    /// while the clock is paused, and asks the OS timer only while the clock runs. It
+    /// needs no IO driver and no file descriptor of its own.
     ///
     /// # Examples
     ///

@@ -405,7 +405,7 @@ impl Timer {
             let mut now = Instant::now();
             if now < scheduled {
                 if self.wait(cx, scheduled, now).is_pending() {
-                    if !self.is_precise_mode() {
+                    if self.takes_the_wheels_word() {
                         self.schedule.set_waited();
                     }
                     if self.register(cx) {
@@ -500,15 +500,31 @@ impl Timer {
         // the clock: the watchdog's reset then poll. A due time that may have come already
         // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
         // and delivers it at once.
-        let precise = self.is_precise_mode();
-        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), false) =
-            (start, self.schedule.due(), &mut self.sleep, precise)
+        let wheel = self.takes_the_wheels_word();
+        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), true) =
+            (start, self.schedule.due(), &mut self.sleep, wheel)
         {
             if sleep.deadline() != due {
                 sleep.as_mut().reset(due);
             }
             self.schedule.set_waited();
         }
+    }
+
+    /// Whether the wheel's word on the pending tick is final: for a default timer, and for
+    /// a precise one whose last wait asked no OS timer (tokio's clock was paused), so
+    /// that both deliver the same ticks. Otherwise the OS timer wakes the timer before
+    /// the wheel does, and every poll reads the clock.
+    fn takes_the_wheels_word(&self) -> bool {
+        #[cfg(feature = "precise")]
+        if let Some(precise) = self
+            .extras
+            .as_deref()
+            .and_then(|extras| extras.precise.as_ref())
+        {
+            return precise.wheel_alone();
+        }
+        true
     }
 
     /// Whether the timer was built precise (whether or not an OS timer serves it).
@@ -599,6 +615,9 @@ impl Timer {
     }
 
     /// Whether the timer is precise and an OS timer serves it (cargo feature `precise`).
+    ///
+    /// `false` for a timer built precise when the OS timer could not be made (no file
+    /// descriptor left): it waits on the wheel; a precise timer built later tries again.
     ///
     /// # Examples
     ///

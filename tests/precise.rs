@@ -294,3 +294,115 @@ fn on_a_multi_thread_runtime_a_precise_set_keeps_every_schedule() {
         assert_eq!(set.stats().delivered(), 300);
     });
 }
+
+/// A sub-millisecond `advance` while a precise timer waits: the tick comes when the
+/// wheel's millisecond slot fires, as a default timer's does, not when the clock merely
+/// passes the due time (interval 1.5 ms, `advance(1.6 ms)`: the wheel's slot is 2 ms,
+/// and the idle runtime moves the clock from its tick 1 to its tick 2, to 2.6 ms).
+#[test]
+fn a_sub_millisecond_advance_delivers_a_precise_tick_as_a_default_one() {
+    let run = |precise: bool| {
+        paused().block_on(async {
+            let start = Instant::now();
+            let mut timer = Timer::builder(us(1_500)).precise(precise).build().unwrap();
+            let mut ticks = Vec::new();
+            for step in [1_600, 300, 1_600, 2_900] {
+                let (tick, ()) = tokio::join!(timer.tick(), advance(us(step)));
+                let tick = tick.unwrap();
+                ticks.push((
+                    offsets(start, tick).0,
+                    (tick.fired_at() - start).as_micros(),
+                ));
+            }
+            ticks
+        })
+    };
+    let default = run(false);
+    assert_eq!(default[0], (1_500, 2_600), "the wheel's rounding, stated");
+    assert_eq!(run(true), default);
+}
+
+/// The same for a precise set: its one wait takes the wheel's word under the paused
+/// clock.
+#[test]
+fn a_sub_millisecond_advance_delivers_a_precise_set_tick_as_a_default_one() {
+    use kadenz::TimerSet;
+
+    let run = |precise: bool| {
+        paused().block_on(async {
+            let start = Instant::now();
+            let mut set = TimerSet::new().precise(precise);
+            set.insert(0, Timer::builder(us(1_500)).precise(precise))
+                .unwrap();
+            set.insert(1, Timer::builder(us(2_300)).precise(precise))
+                .unwrap();
+            let mut ticks = Vec::new();
+            for step in [1_600, 300, 1_600, 2_900, 100, 700] {
+                let ((key, tick), ()) = tokio::join!(set.next(), advance(us(step)));
+                ticks.push((
+                    key,
+                    offsets(start, tick).0,
+                    (tick.fired_at() - start).as_micros(),
+                ));
+            }
+            ticks
+        })
+    };
+    let default = run(false);
+    assert_eq!(
+        default[0],
+        (0, 1_500, 2_600),
+        "the wheel's rounding, stated"
+    );
+    assert_eq!(run(true), default);
+}
+
+/// Holds a runtime's scheduler handle alive or not: the runtime's park callback owns a
+/// clone of the token, so the token's count says whether anything still holds the
+/// runtime (a wheel `Sleep` holds its runtime's handle).
+fn runtime_with_token(token: &Arc<()>) -> tokio::runtime::Runtime {
+    let held = token.clone();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .on_thread_park(move || {
+            let _ = &held;
+        })
+        .build()
+        .unwrap()
+}
+
+/// A precise timer, and a precise set, that waited on a current-thread runtime (whose
+/// wheel `Sleep` it keeps) and then wait on a multi-thread runtime let go of the first
+/// runtime once it is dropped, as default timers do.
+#[test]
+fn a_precise_wait_moved_to_a_multi_thread_runtime_releases_the_old_runtime() {
+    use kadenz::TimerSet;
+
+    let token = Arc::new(());
+    let first = runtime_with_token(&token);
+    let waker = common::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let (mut timer, mut set) = first.block_on(async {
+        let mut timer = precise(Duration::from_secs(3_600), TriggerAllMissed);
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        let mut set = TimerSet::new().precise(true);
+        set.insert(0, Timer::builder(Duration::from_secs(3_600)).precise(true))
+            .unwrap();
+        assert!(set.poll_next(&mut cx).is_pending());
+        (timer, set)
+    });
+    drop(first);
+    assert!(Arc::strong_count(&token) > 1, "the waits hold the runtime");
+    // Another task's waker on the new runtime.
+    let waker = Waker::from(Arc::new(Wakes::default()));
+    let mut cx = Context::from_waker(&waker);
+    multi_thread().block_on(async {
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        assert!(set.poll_next(&mut cx).is_pending());
+    });
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "a wait on the new runtime still holds the dropped one"
+    );
+}

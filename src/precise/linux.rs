@@ -58,10 +58,23 @@ pub(crate) struct Driver {
 
 impl Driver {
     /// The process's driver, started on first use; `None` if the timerfd or the thread
-    /// cannot be created (the timers fall back to the wheel).
+    /// cannot be created now (no descriptor left, no thread): that timer falls back to
+    /// the wheel, and the next one to ask tries again.
     pub(crate) fn get() -> Option<Arc<Driver>> {
-        static DRIVER: OnceLock<Option<Arc<Driver>>> = OnceLock::new();
-        DRIVER.get_or_init(Driver::start).clone()
+        static DRIVER: OnceLock<Arc<Driver>> = OnceLock::new();
+        static STARTING: Mutex<()> = Mutex::new(());
+        if let Some(driver) = DRIVER.get() {
+            return Some(driver.clone());
+        }
+        // One start at a time, so that two first timers do not start two threads.
+        let _starting = STARTING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(driver) = DRIVER.get() {
+            return Some(driver.clone());
+        }
+        let driver = Driver::start()?;
+        Some(DRIVER.get_or_init(|| driver).clone())
     }
 
     fn start() -> Option<Arc<Driver>> {

@@ -24,6 +24,9 @@ pub(crate) struct Precise {
     /// whether the wheel waits too: a poll that would ask the same again skips the
     /// runtime look-up, the clock conversion and the OS timer's lock.
     asked: Option<Asked>,
+    /// The last wait that had to wait asked no OS timer (tokio's clock was paused, or no
+    /// OS timer serves the timer): the wheel alone waits, and its word is final.
+    wheel_alone: bool,
 }
 
 #[derive(Debug)]
@@ -44,6 +47,13 @@ impl Precise {
         }
     }
 
+    /// Whether the last wait that had to wait left the wheel alone waiting (tokio's clock
+    /// was paused, or no OS timer serves the timer): then the timer takes the wheel's
+    /// word as a default one does, so that both deliver the same ticks.
+    pub(crate) fn wheel_alone(&self) -> bool {
+        self.wheel_alone
+    }
+
     pub(crate) fn new() -> Self {
         Precise {
             #[cfg(target_os = "linux")]
@@ -52,6 +62,7 @@ impl Precise {
                 (driver, index, generation)
             }),
             asked: None,
+            wheel_alone: false,
         }
     }
 
@@ -75,6 +86,12 @@ impl Precise {
         waker: &Waker,
         with_wheel: bool,
     ) -> bool {
+        let asked = self.ask(due, now, waker, with_wheel);
+        self.wheel_alone = !asked;
+        asked
+    }
+
+    fn ask(&mut self, due: Instant, now: Instant, waker: &Waker, with_wheel: bool) -> bool {
         #[cfg(target_os = "linux")]
         if self.slot.is_some() {
             if with_wheel && !clock_is_running() {

@@ -1096,7 +1096,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
         #[cfg(feature = "precise")]
         if let Some(precise) = &mut self.precise {
-            return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            let poll = crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            // The wheel alone waits (a paused clock): its word is final, as for a default
+            // set.
+            self.waited = poll.is_pending() && precise.wheel_alone();
+            return poll;
         }
         let _ = now;
         let poll = sleep_until(&mut self.sleep, scheduled, false).poll(cx);

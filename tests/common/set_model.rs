@@ -55,10 +55,9 @@ enum Placed {
 struct SetModel {
     entries: BTreeMap<u8, Model>,
     now: u64,
-    /// The due time the set's wheel `Sleep` waits for, while a poll left it waiting.
+    /// The due time the set's wheel `Sleep` waits for, while a poll left it waiting (a
+    /// precise set too: under the paused clock it asks no OS timer).
     waited: Option<u64>,
-    /// A precise set always reads the clock (it never takes the wheel's word).
-    precise: bool,
 }
 
 /// What a poll of the set does.
@@ -150,9 +149,7 @@ impl SetModel {
             return Polled::Pending;
         };
         if now < due {
-            if !self.precise {
-                self.waited = Some(due);
-            }
+            self.waited = Some(due);
             return Polled::Pending;
         }
         Polled::Ready(
@@ -258,10 +255,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
         #[cfg(feature = "precise")]
         let set = set.precise(precise);
         let mut set = set;
-        let mut model = SetModel {
-            precise: cfg!(feature = "precise") && precise,
-            ..SetModel::default()
-        };
+        let mut model = SetModel::default();
         for (step, &op) in ops.iter().enumerate() {
             let fail = |what: String| Err(format!("step {step} ({op:?}): {what}"));
             match op {
