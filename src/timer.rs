@@ -616,8 +616,14 @@ impl Timer {
 
     /// Whether the timer is precise and an OS timer serves it (cargo feature `precise`).
     ///
-    /// `false` for a timer built precise when the OS timer could not be made (no file
-    /// descriptor left): it waits on the wheel; a precise timer built later tries again.
+    /// # Precision
+    ///
+    /// `true` for a timer built with [`TimerBuilder::precise`]`(true)` on Linux, unless
+    /// its last wait found no OS timer (no file descriptor left for a timerfd): that wait
+    /// was on the wheel, and the next one tries again. Which OS timer serves it (the
+    /// runtime's reactor, or kadenz's thread on a runtime without tokio's IO driver),
+    /// the coalescing bound and the paused clock: see the `# Precision` section of
+    /// [`TimerBuilder::precise`].
     ///
     /// # Examples
     ///
