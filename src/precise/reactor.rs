@@ -197,8 +197,9 @@ impl Future for Drive {
                 match receiver.poll_read_ready(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(())) => {
-                        // The expiration itself is consumed by arming the timerfd again
-                        // (`Shard::expire`); only tokio's readiness is cleared here.
+                        // Only tokio's readiness is cleared, the timerfd is not read:
+                        // tokio registers it edge-triggered, and each expiry is a new
+                        // edge whatever count of expirations the timerfd holds.
                         let _ = receiver.try_io(|| {
                             Err::<(), _>(std::io::Error::from(std::io::ErrorKind::WouldBlock))
                         });

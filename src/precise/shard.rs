@@ -210,13 +210,17 @@ impl Shard {
                 None => {}
             }
         }
-        let next = queue
-            .heap
-            .peek()
-            .map(|&Reverse((due, ..))| self.arm_time(queue, due, now));
-        // Armed again even at the same time: arming also clears the timerfd's count of
-        // expirations, so that no read is needed.
-        arm(queue, next);
+        match queue.heap.peek() {
+            Some(&Reverse((due, ..))) => {
+                let at = self.arm_time(queue, due, now);
+                arm(queue, Some(at));
+            }
+            // A one-shot timerfd that expired is disarmed already: no syscall (most
+            // often the queue is empty for a moment, until the timer just woken asks
+            // for its next tick). Should this wake-up have come before the armed time,
+            // the timerfd may still expire once, for nothing.
+            None => queue.armed = None,
+        }
     }
 
     /// When to arm the timerfd for `due`: as it is when it is alone in the queue,
