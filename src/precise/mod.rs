@@ -127,10 +127,11 @@ impl Precise {
             };
             // tokio's `Instant` is std's plus the offset of every pause and advance of
             // its clock: convert through the time left, not the instant.
-            let at = std::time::Instant::now() + due.saturating_duration_since(now);
+            let std_now = std::time::Instant::now();
+            let at = std_now + due.saturating_duration_since(now);
             if !serving
                 .shard
-                .wake_at(serving.index, serving.generation, at, waker)
+                .wake_at(serving.index, serving.generation, at, std_now, waker)
             {
                 // The shard's runtime is gone (shutting down): the wheel serves.
                 self.leave();

@@ -6,7 +6,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -42,8 +42,9 @@ struct Slot {
     /// When the timer wants to be woken; `None`: it does not wait.
     due: Option<Instant>,
     waker: Option<Waker>,
-    /// The earliest entry of this slot in the heap, if any: later entries of the same
-    /// slot are stale and dropped when they come up.
+    /// The time of the earliest entry of this slot in the heap (its due time, rounded
+    /// up to its grid), if any: later entries of the same slot are stale and dropped when
+    /// they come up.
     queued: Option<Instant>,
     /// Bumped when the slot is freed, so entries of a former owner are recognised.
     generation: u64,
@@ -80,8 +81,26 @@ pub(crate) struct Queue {
 #[derive(Debug)]
 pub(crate) struct Shard {
     queue: Mutex<Queue>,
-    /// The zero of the grids.
-    epoch: Instant,
+}
+
+/// The zero of the grids, the same for every shard of the process: shards that round to
+/// the same grid expire at the same instants, which the kernel serves with one timer
+/// interrupt (on a virtual machine, each costs an exit to the hypervisor).
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// `due` rounded up to its [`grid`] for a request made at `now`.
+fn on_grid(due: Instant, now: Instant) -> Instant {
+    let grid = grid(due.saturating_duration_since(now)).as_nanos();
+    if grid == 0 {
+        return due;
+    }
+    let epoch = epoch();
+    let since = due.saturating_duration_since(epoch).as_nanos();
+    let rounded = since.saturating_add(grid - 1) / grid * grid;
+    epoch + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
 }
 
 /// A new timerfd on the monotonic clock (std's `Instant`, and so tokio's); non-blocking
@@ -105,7 +124,6 @@ impl Shard {
                 armed: None,
                 fd,
             }),
-            epoch: Instant::now(),
         }
     }
 
@@ -140,13 +158,15 @@ impl Shard {
         queue.free.push(index);
     }
 
-    /// Wakes `waker` at `due`, instead of any earlier request of the slot; `false` if the
-    /// OS timer is gone (its runtime dropped the task that drained it).
+    /// Wakes `waker` at `due` (asked at `now`), instead of any earlier request of the
+    /// slot; `false` if the OS timer is gone (its runtime dropped the task that drained
+    /// it).
     pub(crate) fn wake_at(
         &self,
         index: usize,
         generation: u64,
         due: Instant,
+        now: Instant,
         waker: &Waker,
     ) -> bool {
         let mut queue = self.lock();
@@ -165,9 +185,15 @@ impl Shard {
         if slot.queued.is_some_and(|queued| queued <= due) {
             return true;
         }
-        slot.queued = Some(due);
-        queue.heap.push(Reverse((due, index, generation)));
-        let at = self.arm_time(queue, due, Instant::now());
+        // Alone in the queue, a deadline is armed as it is; with others, rounded up to
+        // the grid of the time it waits, so that close ones share a wake-up.
+        let at = if queue.heap.is_empty() {
+            due
+        } else {
+            on_grid(due, now)
+        };
+        slot.queued = Some(at);
+        queue.heap.push(Reverse((at, index, generation)));
         if queue.armed.map_or(true, |armed| at < armed) {
             arm(queue, Some(at));
         }
@@ -186,20 +212,22 @@ impl Shard {
         let now = Instant::now();
         let mut guard = self.lock();
         let queue = &mut *guard;
-        while let Some(&Reverse((due, index, generation))) = queue.heap.peek() {
-            if due > now {
+        while let Some(&Reverse((at, index, generation))) = queue.heap.peek() {
+            if at > now {
                 break;
             }
             queue.heap.pop();
             let slot = &mut queue.slots[index];
-            if slot.generation != generation || slot.queued != Some(due) {
+            if slot.generation != generation || slot.queued != Some(at) {
                 continue; // a former owner's, or a stale entry of this slot
             }
             slot.queued = None;
             match slot.due {
                 Some(wanted) if wanted > now => {
-                    slot.queued = Some(wanted);
-                    queue.heap.push(Reverse((wanted, index, generation)));
+                    // Moved later meanwhile: queued again, on the grid of what is left.
+                    let at = on_grid(wanted, now);
+                    slot.queued = Some(at);
+                    queue.heap.push(Reverse((at, index, generation)));
                 }
                 Some(_) => {
                     slot.due = None;
@@ -211,31 +239,13 @@ impl Shard {
             }
         }
         match queue.heap.peek() {
-            Some(&Reverse((due, ..))) => {
-                let at = self.arm_time(queue, due, now);
-                arm(queue, Some(at));
-            }
+            Some(&Reverse((at, ..))) => arm(queue, Some(at)),
             // A one-shot timerfd that expired is disarmed already: no syscall (most
             // often the queue is empty for a moment, until the timer just woken asks
             // for its next tick). Should this wake-up have come before the armed time,
             // the timerfd may still expire once, for nothing.
             None => queue.armed = None,
         }
-    }
-
-    /// When to arm the timerfd for `due`: as it is when it is alone in the queue,
-    /// otherwise rounded up to its [`grid`] (counted from the shard's epoch).
-    fn arm_time(&self, queue: &Queue, due: Instant, now: Instant) -> Instant {
-        if queue.heap.len() <= 1 {
-            return due;
-        }
-        let grid = grid(due.saturating_duration_since(now)).as_nanos();
-        if grid == 0 {
-            return due;
-        }
-        let since = due.saturating_duration_since(self.epoch).as_nanos();
-        let rounded = since.saturating_add(grid - 1) / grid * grid;
-        self.epoch + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
     }
 
     /// Whether the OS timer still serves (its runtime has not dropped its drive task).
