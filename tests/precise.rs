@@ -208,27 +208,7 @@ fn on_a_multi_thread_runtime_handles_steer_a_waiting_precise_timer() {
 /// Many precise timers share the one OS timer: each gets its own ticks.
 #[test]
 fn a_thousand_precise_timers_each_get_their_ticks() {
-    multi_thread().block_on(async {
-        let tasks: Vec<_> = (0..1_000u64)
-            .map(|i| {
-                tokio::spawn(async move {
-                    let interval = us(500 + (i % 17) * 100);
-                    let mut timer = precise(interval, TriggerAllMissed);
-                    let origin = timer.deadline().unwrap() - interval;
-                    for k in 1..=20u32 {
-                        let tick = timer.tick().await.unwrap();
-                        assert_eq!(tick.scheduled(), origin + interval * k);
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            tokio::time::timeout(Duration::from_secs(60), task)
-                .await
-                .expect("every timer ticks")
-                .unwrap();
-        }
-    });
+    multi_thread().block_on(common::precise_timers_keep_their_schedules(1_000, 20));
 }
 
 /// A precise timer moved from one runtime to another in the middle of a wait.
@@ -271,27 +251,7 @@ fn on_a_multi_thread_runtime_a_precise_set_keeps_every_schedule() {
             Err(Error::ConflictingOptions { .. })
         ));
 
-        let mut set = TimerSet::new().precise(true);
-        assert_eq!(set.is_precise(), cfg!(target_os = "linux"));
-        let periods = [us(700), us(1_100), us(2_300)];
-        for (key, period) in periods.iter().enumerate() {
-            set.insert(key, Timer::builder(*period).precise(true))
-                .unwrap();
-        }
-        let origins: Vec<Instant> = (0..3)
-            .map(|key| set.deadline(&key).unwrap() - periods[key])
-            .collect();
-        let mut counts = [0u32; 3];
-        let mut last = origins[0];
-        for _ in 0..300 {
-            let (key, tick) = set.next().await;
-            counts[key] += 1;
-            assert_eq!(tick.scheduled(), origins[key] + periods[key] * counts[key]);
-            assert!(tick.fired_at() <= Instant::now());
-            assert!(tick.scheduled() >= last, "out of due order");
-            last = tick.scheduled();
-        }
-        assert_eq!(set.stats().delivered(), 300);
+        common::precise_set_keeps_every_schedule(300).await;
     });
 }
 
@@ -357,20 +317,6 @@ fn a_sub_millisecond_advance_delivers_a_precise_set_tick_as_a_default_one() {
     assert_eq!(run(true), default);
 }
 
-/// Holds a runtime's scheduler handle alive or not: the runtime's park callback owns a
-/// clone of the token, so the token's count says whether anything still holds the
-/// runtime (a wheel `Sleep` holds its runtime's handle).
-fn runtime_with_token(token: &Arc<()>) -> tokio::runtime::Runtime {
-    let held = token.clone();
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .on_thread_park(move || {
-            let _ = &held;
-        })
-        .build()
-        .unwrap()
-}
-
 /// A precise timer, and a precise set, that waited on a current-thread runtime (whose
 /// wheel `Sleep` it keeps) and then wait on a multi-thread runtime let go of the first
 /// runtime once it is dropped, as default timers do.
@@ -379,7 +325,10 @@ fn a_precise_wait_moved_to_a_multi_thread_runtime_releases_the_old_runtime() {
     use kadenz::TimerSet;
 
     let token = Arc::new(());
-    let first = runtime_with_token(&token);
+    let first = common::runtime_with_token(
+        tokio::runtime::Builder::new_current_thread().enable_time(),
+        &token,
+    );
     let waker = common::noop_waker();
     let mut cx = Context::from_waker(&waker);
     let (mut timer, mut set) = first.block_on(async {

@@ -4,21 +4,14 @@
 //! process's descriptors and counts its timerfds.
 #![cfg(all(feature = "precise", target_os = "linux"))]
 
+mod common;
+
 use std::fs::File;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use common::timerfds;
 use kadenz::Timer;
-
-/// The timerfds the process holds.
-fn timerfds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
-        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().contains("timerfd"))
-        .count()
-}
 
 /// Opens files until the process has no descriptor left (bounded, in case the limit is
 /// huge).
@@ -33,12 +26,6 @@ fn exhaust() -> Vec<File> {
     panic!("no descriptor limit within 2,000,000 files");
 }
 
-struct Nobody;
-
-impl Wake for Nobody {
-    fn wake(self: Arc<Self>) {}
-}
-
 /// Polls a new precise timer once on `runtime` (it waits an hour).
 fn wait_once(runtime: &tokio::runtime::Runtime) -> Timer {
     runtime.block_on(async {
@@ -46,7 +33,7 @@ fn wait_once(runtime: &tokio::runtime::Runtime) -> Timer {
             .precise(true)
             .build()
             .unwrap();
-        let waker = Waker::from(Arc::new(Nobody));
+        let waker = common::noop_waker();
         assert!(matches!(
             timer.poll_tick(&mut Context::from_waker(&waker)),
             Poll::Pending
