@@ -528,14 +528,11 @@ impl Timer {
     }
 
     /// Whether the timer was built precise (whether or not an OS timer serves it).
+    #[cfg(feature = "precise")]
     fn is_precise_mode(&self) -> bool {
-        #[cfg(feature = "precise")]
-        return self
-            .extras
+        self.extras
             .as_deref()
-            .is_some_and(|extras| extras.precise.is_some());
-        #[cfg(not(feature = "precise"))]
-        return false;
+            .is_some_and(|extras| extras.precise.is_some())
     }
 
     pub(crate) fn alignment(&self) -> Option<&Alignment> {

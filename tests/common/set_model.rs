@@ -254,6 +254,9 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
         let set: TimerSet<u8> = TimerSet::new();
         #[cfg(feature = "precise")]
         let set = set.precise(precise);
+        // Without the feature, a precise set cannot be asked for: the same set.
+        #[cfg(not(feature = "precise"))]
+        let _ = precise;
         let mut set = set;
         let mut model = SetModel::default();
         for (step, &op) in ops.iter().enumerate() {
