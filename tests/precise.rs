@@ -355,3 +355,39 @@ fn a_precise_wait_moved_to_a_multi_thread_runtime_releases_the_old_runtime() {
         "a wait on the new runtime still holds the dropped one"
     );
 }
+
+/// A precise wait asked on a runtime with the IO driver that is then dropped, polled
+/// again on another runtime with the same waker (a hand-written poll): the new runtime's
+/// reactor wakes it (the dropped runtime's timerfd is closed and never will).
+#[test]
+fn a_precise_wait_with_the_same_waker_on_a_new_runtime_is_woken_there() {
+    let with_io = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let wakes = Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    let first = with_io();
+    let mut timer = first.block_on(async {
+        let mut timer = precise(ms(2), TriggerAllMissed);
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        timer
+    });
+    drop(first);
+    let second = with_io();
+    second.block_on(async {
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        let woken = tokio::time::timeout(Duration::from_secs(30), async {
+            while wakes.0.load(Ordering::Relaxed) == 0 {
+                tokio::time::sleep(ms(1)).await;
+            }
+        })
+        .await;
+        assert!(woken.is_ok(), "never woken on the new runtime");
+        assert!(matches!(timer.poll_tick(&mut cx), Poll::Ready(Some(_))));
+    });
+}

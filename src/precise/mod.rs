@@ -60,13 +60,29 @@ struct Asked {
 
 impl Precise {
     /// `Some(with_wheel)` if the OS timer already wakes `waker` at `due`.
+    /// The OS timer asked belongs to the runtime of the poller that asked: polled
+    /// elsewhere (even with the same waker, by hand), the timer asks again there, since
+    /// the first runtime's timerfd goes with that runtime.
     pub(crate) fn asked_for(&self, due: Instant, waker: &Waker) -> Option<bool> {
         match &self.asked {
-            Some(asked) if asked.due == due && asked.waker.will_wake(waker) => {
+            Some(asked)
+                if asked.due == due && asked.waker.will_wake(waker) && self.asked_here() =>
+            {
                 Some(asked.with_wheel)
             }
             _ => None,
         }
+    }
+
+    /// Whether the shard serving the timer was found for the poller of now.
+    fn asked_here(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self
+            .serving
+            .as_ref()
+            .map_or(true, |serving| serving.waiter.is_current());
+        #[cfg(not(target_os = "linux"))]
+        return true;
     }
 
     /// Whether the last wait that had to wait left the wheel alone waiting (tokio's clock
