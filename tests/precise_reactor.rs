@@ -28,6 +28,33 @@ fn kadenz_threads() -> usize {
 fn the_reactor_wakes_precise_timers_and_a_runtime_without_io_falls_back() {
     assert_eq!((timerfds(), kadenz_threads()), (0, 0));
 
+    // Under the paused clock, with the IO driver: the ticks of a default timer, and no
+    // OS timer asked at all (no timerfd made, no thread started).
+    let paused = |precise: bool| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let start = Instant::now();
+                let mut timer = Timer::builder(us(1_500)).precise(precise).build().unwrap();
+                let mut ticks = Vec::new();
+                for step in [0, 1_600, 300, 2_900] {
+                    tokio::time::advance(us(step)).await;
+                    let tick = timer.tick().await.unwrap();
+                    ticks.push((tick.scheduled() - start, tick.fired_at() - start));
+                }
+                ticks
+            })
+    };
+    assert_eq!(paused(true), paused(false));
+    assert_eq!(
+        (timerfds(), kadenz_threads()),
+        (0, 0),
+        "no OS timer while paused"
+    );
+
     // A multi-thread runtime with IO: one timerfd per worker, no thread of kadenz's.
     let token = Arc::new(());
     let multi = common::runtime_with_token(
