@@ -336,18 +336,49 @@ impl TimerBuilder {
     ///
     /// tokio's timer wheel rounds every deadline up to the next millisecond, so a default
     /// timer fires 1 to 2 ms late on the real clock. A precise timer also asks an
-    /// operating-system timer to wake it at its due time:
+    /// operating-system timer to wake it at its due time.
     ///
-    /// | platform | precise timers wake |
-    /// |---|---|
-    /// | Linux | on a timerfd shared by every precise timer of the process and served by one thread; deadlines are rounded up to a 50 µs grid, so that close ones share a wake-up |
-    /// | others | on tokio's wheel, as a default timer (no OS timer is used yet) |
+    /// # Precision
     ///
-    /// Should the timerfd or its thread not be created, precise timers wait on the wheel
-    /// too; [`Timer::is_precise`] tells. Under tokio's paused clock a precise timer
-    /// delivers exactly the ticks a default one does: on a current-thread runtime it stays
-    /// registered on the wheel, and asks the OS timer only while the clock runs. It needs
-    /// no IO driver and no file descriptor of its own.
+    /// | where | precise timers wake | what it costs |
+    /// |---|---|---|
+    /// | Linux, runtime with tokio's IO driver (`enable_all()`, `#[tokio::main]`, `#[tokio::test]`) | in the runtime's own reactor: one timerfd per worker (one on a current-thread runtime), made on the first precise wait of the runtime, registered in its epoll and drained by a task of the runtime; a timer joins one worker's timerfd (in turn), so no lock or queue is shared by all the timers of a runtime | no thread of kadenz's and no thread hop; per tick a lock of the timer's own shard and, when its deadline is the earliest, one `timerfd_settime`; one descriptor per worker, closed when the runtime is dropped |
+    /// | Linux, runtime without the IO driver | on one timerfd for the whole process, read by one thread (`kadenz-precise`), which wakes the timers' tasks | a thread hop per wake-up, and one lock and queue for every such timer of the process |
+    /// | others | on tokio's wheel, as a default timer (no OS timer is used yet) | nothing more |
+    ///
+    /// *Coalescing.* When a timerfd serves one deadline, it is armed for it exactly.
+    /// When it serves several, the earliest is rounded up to a grid that scales with the
+    /// time left, so that close deadlines share one wake-up: the largest power of two of
+    /// microseconds no greater than an eighth of the time left, at most 128 µs (a 1 ms
+    /// periodic timer lands on a 64 µs grid, a 10 ms one on 128 µs, one 100 µs away on
+    /// 8 µs). On top of the OS's own lateness, a precise tick is thus at most
+    /// `min(wait / 8, 128 µs)` late, `wait` being the time between the timer's poll and
+    /// its due time.
+    ///
+    /// *How kadenz tells whether a runtime has the IO driver.* tokio offers no way to ask,
+    /// and registering a descriptor on a runtime without it panics. So the first precise
+    /// wait on a runtime tries, once, inside [`std::panic::catch_unwind`]: on a runtime
+    /// without IO the panic is caught and the runtime's precise timers use the thread;
+    /// the process's panic hook still sees that panic once per such runtime (the default
+    /// hook prints tokio's message "IO is disabled"). Built with `panic = "abort"`, kadenz
+    /// tries nothing and always uses the thread. Registering uses tokio's safe
+    /// `tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked` (tokio's `net`
+    /// feature, enabled by `precise`): kadenz has no `unsafe` code.
+    ///
+    /// *No descriptor left.* Should no timerfd be made (or the thread not start), that
+    /// wait falls back to the wheel, as a default timer's, and [`Timer::is_precise`]
+    /// says `false`; the failure is not remembered: the next wait tries again.
+    ///
+    /// *The paused clock.* Under tokio's paused clock a precise timer delivers exactly
+    /// the ticks a default one does, also when the clock is advanced by a fraction of a
+    /// millisecond (the tick comes when the wheel's millisecond slot fires), and no OS
+    /// timer wakes it: on a current-thread runtime it stays registered on the wheel,
+    /// takes the wheel's word while the clock is paused, and asks the OS timer only while
+    /// the clock runs.
+    ///
+    /// *Moves.* A timer polled on another runtime (or task on another runtime) leaves its
+    /// former runtime's timerfd for one of the new runtime's at its next wait; a dropped
+    /// runtime's timerfds are closed even while timers that waited on them live.
     ///
     /// # Examples
     ///

@@ -548,7 +548,7 @@ impl Timer {
             let mut now = Instant::now();
             if now < scheduled {
                 if self.wait(cx, scheduled, now).is_pending() {
-                    if !self.is_precise_mode() {
+                    if self.takes_the_wheels_word() {
                         self.schedule.set_waited();
                     }
                     if self.register(cx) {
@@ -648,9 +648,9 @@ impl Timer {
         // the clock: the watchdog's reset then poll. A due time that may have come already
         // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
         // and delivers it at once.
-        let precise = self.is_precise_mode();
-        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), false) =
-            (start, self.schedule.due(), &mut self.sleep, precise)
+        let wheel = self.takes_the_wheels_word();
+        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), true) =
+            (start, self.schedule.due(), &mut self.sleep, wheel)
         {
             if sleep.deadline() != due {
                 sleep.as_mut().reset(due);
@@ -659,15 +659,28 @@ impl Timer {
         }
     }
 
-    /// Whether the timer was built precise (whether or not an OS timer serves it).
-    fn is_precise_mode(&self) -> bool {
+    /// Whether the wheel's word on the pending tick is final: for a default timer, and for
+    /// a precise one whose last wait asked no OS timer (tokio's clock was paused), so
+    /// that both deliver the same ticks. Otherwise the OS timer wakes the timer before
+    /// the wheel does, and every poll reads the clock.
+    fn takes_the_wheels_word(&self) -> bool {
         #[cfg(feature = "precise")]
-        return self
+        if let Some(precise) = self
             .extras
             .as_deref()
-            .is_some_and(|extras| extras.precise.is_some());
-        #[cfg(not(feature = "precise"))]
-        return false;
+            .and_then(|extras| extras.precise.as_ref())
+        {
+            return precise.wheel_alone();
+        }
+        true
+    }
+
+    /// Whether the timer was built precise (whether or not an OS timer serves it).
+    #[cfg(feature = "precise")]
+    fn is_precise_mode(&self) -> bool {
+        self.extras
+            .as_deref()
+            .is_some_and(|extras| extras.precise.is_some())
     }
 
     pub(crate) fn alignment(&self) -> Option<&Alignment> {
@@ -711,6 +724,15 @@ impl Timer {
     }
 
     /// Whether the timer is precise and an OS timer serves it (cargo feature `precise`).
+    ///
+    /// # Precision
+    ///
+    /// `true` for a timer built with [`TimerBuilder::precise`]`(true)` on Linux, unless
+    /// its last wait found no OS timer (no file descriptor left for a timerfd): that wait
+    /// was on the wheel, and the next one tries again. Which OS timer serves it (the
+    /// runtime's reactor, or kadenz's thread on a runtime without tokio's IO driver),
+    /// the coalescing bound and the paused clock: see the `# Precision` section of
+    /// [`TimerBuilder::precise`].
     ///
     /// # Examples
     ///

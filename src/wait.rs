@@ -100,7 +100,10 @@ pub(crate) fn sleep_until(
 /// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
 /// OS timer alone wakes it. Elsewhere the wheel's `Sleep` stays registered, so that a
 /// paused clock drives the timer as it drives any other, and the OS timer is asked too
-/// while the clock runs.
+/// while the clock runs. After a `Pending`, `Precise::wheel_alone` tells whether the OS
+/// timer was left out (a paused clock): then the caller takes the wheel's word as a
+/// default timer does, so that a clock advanced past the due time but not to the wheel's
+/// millisecond slot delivers nothing yet.
 #[cfg(feature = "precise")]
 pub(crate) fn wait_precise(
     sleep: &mut WheelSleep,
@@ -122,6 +125,15 @@ pub(crate) fn wait_precise(
     let multi_thread =
         tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
     if multi_thread && precise.wake_at(scheduled, now, cx.waker(), false) {
+        // A `Sleep` made on another runtime holds that runtime's driver (and its file
+        // descriptors) alive, also after the runtime was dropped: let it go, as a default
+        // timer's move to a new `Sleep` does.
+        if sleep
+            .as_ref()
+            .is_some_and(|(waiter, _)| !waiter.is_current())
+        {
+            *sleep = None;
+        }
         // When the OS timer's wake-up brings the task back, the tick is overdue, and the
         // overdue path takes the budget.
         return Poll::Pending;

@@ -357,20 +357,31 @@ async fn no_allocation_per_handle_kick_or_tick() {
 }
 
 /// A precise timer on the real clock, where it asks the OS timer for every tick: nothing
-/// is allocated on the polling thread once the OS timer's queue has grown to its size.
+/// is allocated on the polling thread once the OS timer's queue has grown to its size,
+/// whether the runtime's reactor serves it or (without the IO driver) kadenz's thread.
 #[cfg(feature = "precise")]
 #[test]
 fn no_allocation_per_precise_tick() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    for io in [true, false] {
+        let mut builder = tokio::runtime::Builder::new_current_thread();
+        if io {
+            builder.enable_all();
+        } else {
+            builder.enable_time();
+        }
+        precise_ticks_allocate_nothing(builder.build().unwrap());
+    }
+}
+
+#[cfg(feature = "precise")]
+fn precise_ticks_allocate_nothing(runtime: tokio::runtime::Runtime) {
     runtime.block_on(async {
         let mut timer = Timer::builder(Duration::from_micros(200))
             .precise(true)
             .build()
             .unwrap();
-        awaited_ticks(&mut timer, 50).await; // warm-up
+        // Warm-up: the OS timer's queue and its task's list of wakers grow to their size.
+        awaited_ticks(&mut timer, TICKS).await;
         let allocations = allocations_in(awaited_ticks(&mut timer, TICKS)).await;
         assert_eq!(
             allocations, 0,

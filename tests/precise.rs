@@ -208,27 +208,7 @@ fn on_a_multi_thread_runtime_handles_steer_a_waiting_precise_timer() {
 /// Many precise timers share the one OS timer: each gets its own ticks.
 #[test]
 fn a_thousand_precise_timers_each_get_their_ticks() {
-    multi_thread().block_on(async {
-        let tasks: Vec<_> = (0..1_000u64)
-            .map(|i| {
-                tokio::spawn(async move {
-                    let interval = us(500 + (i % 17) * 100);
-                    let mut timer = precise(interval, TriggerAllMissed);
-                    let origin = timer.deadline().unwrap() - interval;
-                    for k in 1..=20u32 {
-                        let tick = timer.tick().await.unwrap();
-                        assert_eq!(tick.scheduled(), origin + interval * k);
-                    }
-                })
-            })
-            .collect();
-        for task in tasks {
-            tokio::time::timeout(Duration::from_secs(60), task)
-                .await
-                .expect("every timer ticks")
-                .unwrap();
-        }
-    });
+    multi_thread().block_on(common::precise_timers_keep_their_schedules(1_000, 20));
 }
 
 /// A precise timer moved from one runtime to another in the middle of a wait.
@@ -271,26 +251,143 @@ fn on_a_multi_thread_runtime_a_precise_set_keeps_every_schedule() {
             Err(Error::ConflictingOptions { .. })
         ));
 
-        let mut set = TimerSet::new().precise(true);
-        assert_eq!(set.is_precise(), cfg!(target_os = "linux"));
-        let periods = [us(700), us(1_100), us(2_300)];
-        for (key, period) in periods.iter().enumerate() {
-            set.insert(key, Timer::builder(*period).precise(true))
+        common::precise_set_keeps_every_schedule(300).await;
+    });
+}
+
+/// A sub-millisecond `advance` while a precise timer waits: the tick comes when the
+/// wheel's millisecond slot fires, as a default timer's does, not when the clock merely
+/// passes the due time (interval 1.5 ms, `advance(1.6 ms)`: the wheel's slot is 2 ms,
+/// and the idle runtime moves the clock from its tick 1 to its tick 2, to 2.6 ms).
+#[test]
+fn a_sub_millisecond_advance_delivers_a_precise_tick_as_a_default_one() {
+    let run = |precise: bool| {
+        paused().block_on(async {
+            let start = Instant::now();
+            let mut timer = Timer::builder(us(1_500)).precise(precise).build().unwrap();
+            let mut ticks = Vec::new();
+            for step in [1_600, 300, 1_600, 2_900] {
+                let (tick, ()) = tokio::join!(timer.tick(), advance(us(step)));
+                let tick = tick.unwrap();
+                ticks.push((
+                    offsets(start, tick).0,
+                    (tick.fired_at() - start).as_micros(),
+                ));
+            }
+            ticks
+        })
+    };
+    let default = run(false);
+    assert_eq!(default[0], (1_500, 2_600), "the wheel's rounding, stated");
+    assert_eq!(run(true), default);
+}
+
+/// The same for a precise set: its one wait takes the wheel's word under the paused
+/// clock.
+#[test]
+fn a_sub_millisecond_advance_delivers_a_precise_set_tick_as_a_default_one() {
+    use kadenz::TimerSet;
+
+    let run = |precise: bool| {
+        paused().block_on(async {
+            let start = Instant::now();
+            let mut set = TimerSet::new().precise(precise);
+            set.insert(0, Timer::builder(us(1_500)).precise(precise))
                 .unwrap();
-        }
-        let origins: Vec<Instant> = (0..3)
-            .map(|key| set.deadline(&key).unwrap() - periods[key])
-            .collect();
-        let mut counts = [0u32; 3];
-        let mut last = origins[0];
-        for _ in 0..300 {
-            let (key, tick) = set.next().await;
-            counts[key] += 1;
-            assert_eq!(tick.scheduled(), origins[key] + periods[key] * counts[key]);
-            assert!(tick.fired_at() <= Instant::now());
-            assert!(tick.scheduled() >= last, "out of due order");
-            last = tick.scheduled();
-        }
-        assert_eq!(set.stats().delivered(), 300);
+            set.insert(1, Timer::builder(us(2_300)).precise(precise))
+                .unwrap();
+            let mut ticks = Vec::new();
+            for step in [1_600, 300, 1_600, 2_900, 100, 700] {
+                let ((key, tick), ()) = tokio::join!(set.next(), advance(us(step)));
+                ticks.push((
+                    key,
+                    offsets(start, tick).0,
+                    (tick.fired_at() - start).as_micros(),
+                ));
+            }
+            ticks
+        })
+    };
+    let default = run(false);
+    assert_eq!(
+        default[0],
+        (0, 1_500, 2_600),
+        "the wheel's rounding, stated"
+    );
+    assert_eq!(run(true), default);
+}
+
+/// A precise timer, and a precise set, that waited on a current-thread runtime (whose
+/// wheel `Sleep` it keeps) and then wait on a multi-thread runtime let go of the first
+/// runtime once it is dropped, as default timers do.
+#[test]
+fn a_precise_wait_moved_to_a_multi_thread_runtime_releases_the_old_runtime() {
+    use kadenz::TimerSet;
+
+    let token = Arc::new(());
+    let first = common::runtime_with_token(
+        tokio::runtime::Builder::new_current_thread().enable_time(),
+        &token,
+    );
+    let waker = common::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    let (mut timer, mut set) = first.block_on(async {
+        let mut timer = precise(Duration::from_secs(3_600), TriggerAllMissed);
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        let mut set = TimerSet::new().precise(true);
+        set.insert(0, Timer::builder(Duration::from_secs(3_600)).precise(true))
+            .unwrap();
+        assert!(set.poll_next(&mut cx).is_pending());
+        (timer, set)
+    });
+    drop(first);
+    assert!(Arc::strong_count(&token) > 1, "the waits hold the runtime");
+    // Another task's waker on the new runtime.
+    let waker = Waker::from(Arc::new(Wakes::default()));
+    let mut cx = Context::from_waker(&waker);
+    multi_thread().block_on(async {
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        assert!(set.poll_next(&mut cx).is_pending());
+    });
+    assert_eq!(
+        Arc::strong_count(&token),
+        1,
+        "a wait on the new runtime still holds the dropped one"
+    );
+}
+
+/// A precise wait asked on a runtime with the IO driver that is then dropped, polled
+/// again on another runtime with the same waker (a hand-written poll): the new runtime's
+/// reactor wakes it (the dropped runtime's timerfd is closed and never will).
+#[test]
+fn a_precise_wait_with_the_same_waker_on_a_new_runtime_is_woken_there() {
+    let with_io = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let wakes = Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
+    let first = with_io();
+    let mut timer = first.block_on(async {
+        let mut timer = precise(ms(2), TriggerAllMissed);
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        timer
+    });
+    drop(first);
+    let second = with_io();
+    second.block_on(async {
+        assert!(timer.poll_tick(&mut cx).is_pending());
+        let woken = tokio::time::timeout(Duration::from_secs(30), async {
+            while wakes.0.load(Ordering::Relaxed) == 0 {
+                tokio::time::sleep(ms(1)).await;
+            }
+        })
+        .await;
+        assert!(woken.is_ok(), "never woken on the new runtime");
+        assert!(matches!(timer.poll_tick(&mut cx), Poll::Ready(Some(_))));
     });
 }

@@ -1,7 +1,10 @@
 //! Precise mode (cargo feature `precise`): a timer that also asks an operating-system timer
 //! with microsecond precision to wake it, because tokio's wheel rounds every deadline up
-//! to the next millisecond. On Linux: one timerfd and one thread per process
-//! (`linux.rs`); elsewhere, no OS timer, and the timer waits on the wheel as any other.
+//! to the next millisecond. On Linux: a timerfd per worker of each runtime, in the
+//! runtime's own reactor (`reactor.rs`), or on a runtime without tokio's IO driver one
+//! timerfd read by one thread for the whole process (`linux.rs`); both keep their timers
+//! in a `Shard` (`shard.rs`). Elsewhere, no OS timer, and the timer waits on the wheel as
+//! any other.
 //!
 //! The wheel keeps the last word on current-thread runtimes: the timer stays registered
 //! there too, so tokio's paused clock (which only such runtimes have) drives it exactly
@@ -10,20 +13,42 @@
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+mod reactor;
+#[cfg(target_os = "linux")]
+mod shard;
 
 use std::task::Waker;
 
 use tokio::time::Instant;
 
-/// A timer's registration with the OS timer, if the platform has one.
+/// A timer's registration with an OS timer, if the platform has one.
 #[derive(Debug)]
 pub(crate) struct Precise {
+    /// The shard serving the timer, for the poller it was found for.
     #[cfg(target_os = "linux")]
-    slot: Option<(std::sync::Arc<linux::Driver>, usize, u64)>,
+    serving: Option<Serving>,
+    /// The last look for an OS timer found none (no descriptor left); the next wait
+    /// looks again.
+    #[cfg(target_os = "linux")]
+    failed: bool,
     /// The due time (on tokio's clock) and the waker last handed to the OS timer, and
     /// whether the wheel waits too: a poll that would ask the same again skips the
     /// runtime look-up, the clock conversion and the OS timer's lock.
     asked: Option<Asked>,
+    /// The last wait that had to wait asked no OS timer (tokio's clock was paused, or no
+    /// OS timer serves the timer): the wheel alone waits, and its word is final.
+    wheel_alone: bool,
+}
+
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+struct Serving {
+    shard: std::sync::Arc<shard::Shard>,
+    index: usize,
+    generation: u64,
+    /// Who polled when the shard was found: the shard belongs to that poller's runtime.
+    waiter: crate::wait::Waiter,
 }
 
 #[derive(Debug)]
@@ -35,31 +60,56 @@ struct Asked {
 
 impl Precise {
     /// `Some(with_wheel)` if the OS timer already wakes `waker` at `due`.
+    /// The OS timer asked belongs to the runtime of the poller that asked: polled
+    /// elsewhere (even with the same waker, by hand), the timer asks again there, since
+    /// the first runtime's timerfd goes with that runtime.
     pub(crate) fn asked_for(&self, due: Instant, waker: &Waker) -> Option<bool> {
         match &self.asked {
-            Some(asked) if asked.due == due && asked.waker.will_wake(waker) => {
+            Some(asked)
+                if asked.due == due && asked.waker.will_wake(waker) && self.asked_here() =>
+            {
                 Some(asked.with_wheel)
             }
             _ => None,
         }
     }
 
+    /// Whether the shard serving the timer was found for the poller of now.
+    fn asked_here(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self
+            .serving
+            .as_ref()
+            .map_or(true, |serving| serving.waiter.is_current());
+        #[cfg(not(target_os = "linux"))]
+        return true;
+    }
+
+    /// Whether the last wait that had to wait left the wheel alone waiting (tokio's clock
+    /// was paused, or no OS timer serves the timer): then the timer takes the wheel's
+    /// word as a default one does, so that both deliver the same ticks.
+    pub(crate) fn wheel_alone(&self) -> bool {
+        self.wheel_alone
+    }
+
+    /// A timer's precise state: nothing is registered until its first wait, on the
+    /// runtime of that wait.
     pub(crate) fn new() -> Self {
         Precise {
             #[cfg(target_os = "linux")]
-            slot: linux::Driver::get().map(|driver| {
-                let (index, generation) = driver.register();
-                (driver, index, generation)
-            }),
+            serving: None,
+            #[cfg(target_os = "linux")]
+            failed: false,
             asked: None,
+            wheel_alone: false,
         }
     }
 
-    /// Whether an OS timer serves this timer: on Linux, unless the timerfd or its thread
-    /// could not be created.
+    /// Whether an OS timer serves this timer: on Linux, unless its last wait found none
+    /// (no file descriptor left for a timerfd).
     pub(crate) fn is_available(&self) -> bool {
         #[cfg(target_os = "linux")]
-        return self.slot.is_some();
+        return !self.failed;
         #[cfg(not(target_os = "linux"))]
         return false;
     }
@@ -75,34 +125,94 @@ impl Precise {
         waker: &Waker,
         with_wheel: bool,
     ) -> bool {
+        let asked = self.ask(due, now, waker, with_wheel);
+        self.wheel_alone = !asked;
+        asked
+    }
+
+    fn ask(&mut self, due: Instant, now: Instant, waker: &Waker, with_wheel: bool) -> bool {
         #[cfg(target_os = "linux")]
-        if self.slot.is_some() {
+        {
             if with_wheel && !clock_is_running() {
                 self.cancel();
                 return false;
             }
+            let Some(serving) = self.serving() else {
+                self.asked = None;
+                return false;
+            };
             // tokio's `Instant` is std's plus the offset of every pause and advance of
             // its clock: convert through the time left, not the instant.
-            let at = std::time::Instant::now() + due.saturating_duration_since(now);
-            if let Some((driver, index, generation)) = &self.slot {
-                driver.wake_at(*index, *generation, at, waker);
+            let std_now = std::time::Instant::now();
+            let at = std_now + due.saturating_duration_since(now);
+            if !serving
+                .shard
+                .wake_at(serving.index, serving.generation, at, std_now, waker)
+            {
+                // The shard's runtime is gone (shutting down): the wheel serves.
+                self.leave();
+                self.asked = None;
+                return false;
             }
             self.asked = Some(Asked {
                 due,
                 waker: waker.clone(),
                 with_wheel,
             });
-            return true;
+            true
         }
-        let _ = (due, now, waker, with_wheel);
-        false
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (due, now, waker, with_wheel);
+            false
+        }
+    }
+
+    /// The shard serving the timer for the poller of now: the one found before if it was
+    /// found for this poller, else one of this runtime (`None`: no descriptor left).
+    #[cfg(target_os = "linux")]
+    fn serving(&mut self) -> Option<&Serving> {
+        if self
+            .serving
+            .as_ref()
+            .is_some_and(|serving| !serving.waiter.is_current())
+        {
+            self.leave();
+        }
+        if self.serving.is_none() {
+            let shard = match reactor::shard_for_current() {
+                reactor::Found::Shard(shard) => Some(shard),
+                reactor::Found::NoIo => linux::thread_shard(),
+                reactor::Found::Nothing => None,
+            };
+            self.failed = shard.is_none();
+            self.serving = shard.map(|shard| {
+                let (index, generation) = shard.register();
+                Serving {
+                    shard,
+                    index,
+                    generation,
+                    waiter: crate::wait::Waiter::current(),
+                }
+            });
+        }
+        self.serving.as_ref()
+    }
+
+    /// Leaves the shard serving the timer (another poller, or its runtime is gone).
+    #[cfg(target_os = "linux")]
+    fn leave(&mut self) {
+        if let Some(serving) = self.serving.take() {
+            serving.shard.deregister(serving.index);
+        }
+        self.asked = None;
     }
 
     /// The timer waits no more for the OS timer (the wheel woke it, or it was stopped).
     pub(crate) fn cancel(&mut self) {
         #[cfg(target_os = "linux")]
-        if let (Some(_), Some((driver, index, _))) = (self.asked.take(), &self.slot) {
-            driver.cancel(*index);
+        if let (Some(_), Some(serving)) = (self.asked.take(), &self.serving) {
+            serving.shard.cancel(serving.index);
         }
     }
 }
@@ -110,9 +220,7 @@ impl Precise {
 impl Drop for Precise {
     fn drop(&mut self) {
         #[cfg(target_os = "linux")]
-        if let Some((driver, index, _)) = &self.slot {
-            driver.deregister(*index);
-        }
+        self.leave();
     }
 }
 

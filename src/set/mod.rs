@@ -306,6 +306,15 @@ impl<K> TimerSet<K> {
     /// wake-up also asks the OS timer (on Linux), so every entry's ticks come with
     /// sub-millisecond lateness. Entries built with `precise(true)` need a precise set.
     ///
+    /// # Precision
+    ///
+    /// The whole set holds one place in one OS timer, for its earliest due time,
+    /// whatever its number of entries: one OS wake-up per due instant of the set, and
+    /// the entries due by then are delivered in due order, as from a default set. The
+    /// rules of a precise timer hold for the set (the runtime's reactor or kadenz's
+    /// thread, the coalescing bound, no descriptor left, the paused clock): see the
+    /// `# Precision` section of [`TimerBuilder::precise`].
+    ///
     /// # Examples
     ///
     /// ```
@@ -328,7 +337,8 @@ impl<K> TimerSet<K> {
         self
     }
 
-    /// Whether the set is precise and an OS timer serves it (cargo feature `precise`).
+    /// Whether the set is precise and an OS timer serves it (cargo feature `precise`):
+    /// as [`Timer::is_precise`](crate::Timer::is_precise) says of a timer.
     ///
     /// # Examples
     ///
@@ -1440,7 +1450,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
         #[cfg(feature = "precise")]
         if let Some(precise) = &mut self.precise {
-            return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            let poll = crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            // The wheel alone waits (a paused clock): its word is final, as for a default
+            // set.
+            self.waited = poll.is_pending() && precise.wheel_alone();
+            return poll;
         }
         let _ = now;
         let poll = sleep_until(&mut self.sleep, scheduled, false).poll(cx);

@@ -120,3 +120,87 @@ pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// The timerfds the process holds, for the tests of precise timers' descriptors (each in a
+/// test binary of its own, as no other test may make one meanwhile).
+#[cfg(target_os = "linux")]
+pub fn timerfds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter(|target| target.to_string_lossy().contains("timerfd"))
+        .count()
+}
+
+/// A precise set on the real clock: three entries (700 µs, 1.1 ms, 2.3 ms), `ticks` ticks,
+/// every entry's on its own grid, in due order across entries, none early, none lost.
+#[cfg(feature = "precise")]
+pub async fn precise_set_keeps_every_schedule(ticks: u32) {
+    let mut set = kadenz::TimerSet::new().precise(true);
+    assert_eq!(set.is_precise(), cfg!(target_os = "linux"));
+    let periods = [us(700), us(1_100), us(2_300)];
+    for (key, period) in periods.iter().enumerate() {
+        set.insert(key, Timer::builder(*period).precise(true))
+            .unwrap();
+    }
+    let origins: Vec<Instant> = (0..3)
+        .map(|key| set.deadline(&key).unwrap() - periods[key])
+        .collect();
+    let mut counts = [0u32; 3];
+    let mut last = origins[0];
+    for _ in 0..ticks {
+        let (key, tick) = tokio::time::timeout(Duration::from_secs(60), set.next())
+            .await
+            .expect("the set ticks");
+        counts[key] += 1;
+        assert_eq!(tick.scheduled(), origins[key] + periods[key] * counts[key]);
+        assert!(tick.fired_at() <= Instant::now());
+        assert!(tick.scheduled() >= last, "out of due order");
+        last = tick.scheduled();
+    }
+    assert_eq!(set.stats().delivered(), u64::from(ticks));
+}
+
+/// `n` precise timers in tasks on the real clock, each with its own period (500 µs to
+/// 2.1 ms), `ticks` ticks each, every one on its grid and none early.
+#[cfg(feature = "precise")]
+pub async fn precise_timers_keep_their_schedules(n: u64, ticks: u32) {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(async move {
+                let interval = us(500 + (i % 17) * 100);
+                let mut timer = Timer::builder(interval).precise(true).build().unwrap();
+                let origin = timer.deadline().unwrap() - interval;
+                for k in 1..=ticks {
+                    let tick = timer.tick().await.unwrap();
+                    assert_eq!(tick.scheduled(), origin + interval * k);
+                    assert!(tick.fired_at() <= Instant::now());
+                }
+                assert_eq!(timer.is_precise(), cfg!(target_os = "linux"));
+            })
+        })
+        .collect();
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(60), task)
+            .await
+            .expect("every timer ticks")
+            .unwrap();
+    }
+}
+
+/// A runtime from `builder` whose scheduler handle is watched: its park callback owns a
+/// clone of `token`, so the token's count says whether anything still holds the runtime
+/// (a wheel `Sleep` holds its runtime's handle; a precise timer's OS timer on a runtime
+/// with the IO driver holds its registration, and so the runtime's handle).
+pub fn runtime_with_token(
+    builder: &mut tokio::runtime::Builder,
+    token: &std::sync::Arc<()>,
+) -> tokio::runtime::Runtime {
+    let held = token.clone();
+    builder
+        .on_thread_park(move || {
+            let _ = &held;
+        })
+        .build()
+        .unwrap()
+}

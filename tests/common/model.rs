@@ -10,8 +10,9 @@
 //! - when the runtime is idle and waits for a timer due at `d`, tokio's paused clock
 //!   advances by whole milliseconds of its wheel, from the wheel tick `floor(now)` to the
 //!   tick `ceil(d)`, so it lands on `now + (ceil(d) - floor(now)) ms`;
-//! - the wheel fires a `Sleep` due at `d` once the clock reaches `ceil(d)`. A default
-//!   (not precise) timer whose wheel waits for its pending tick (a poll left it waiting
+//! - the wheel fires a `Sleep` due at `d` once the clock reaches `ceil(d)`. A timer
+//!   (precise or not: under the paused clock a precise timer asks no OS timer and waits
+//!   on the wheel as a default one) whose wheel waits for its pending tick (a poll left it waiting
 //!   for that tick, or the timer's own `reset`/`reset_after` moved its `Sleep` there, and
 //!   the schedule has not changed since) takes the wheel's word and reads no clock: the
 //!   tick comes when the wheel fires, not before. Otherwise a poll reads the clock and
@@ -168,12 +169,10 @@ pub struct Model {
     has_sleep: bool,
     /// The wheel waits for the pending tick; every change of the schedule clears it.
     waited: bool,
-    /// Precise timers always read the clock.
-    precise: bool,
 }
 
 impl Model {
-    /// A timer built at `now` as `start` says (not precise).
+    /// A timer built at `now` as `start` says (precise or not: the same model).
     pub fn new(interval: u64, policy: Policy, start: Start, now: u64) -> Model {
         let mut model = Model {
             interval,
@@ -183,7 +182,6 @@ impl Model {
             stats: (0, 0, 0),
             has_sleep: false,
             waited: false,
-            precise: false,
         };
         match start {
             Start::Later => {}
@@ -241,7 +239,7 @@ impl Model {
 
     /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
     fn moves_the_sleep(&mut self) {
-        if self.has_sleep && !self.precise && self.deadline().is_some() {
+        if self.has_sleep && self.deadline().is_some() {
             self.waited = true;
         }
     }
@@ -261,7 +259,7 @@ impl Model {
             return true;
         }
         self.has_sleep = true;
-        self.waited = !self.precise;
+        self.waited = true;
         false
     }
 
@@ -488,7 +486,6 @@ pub fn run_timer(
         let mut timer = build(interval, policy, start, precise, t0);
         let mut handle: Option<TimerHandle> = None;
         let mut model = Model::new(interval, policy, start, 0);
-        model.precise = precise;
         for (step, &op) in ops.iter().enumerate() {
             let (got, want): (Observed, Observed) = match op {
                 Op::Advance(us) => {

@@ -40,7 +40,10 @@
 //! 100000), `--scale-secs S` (each measured phase of the scale figure, default 5),
 //! `--warm-up-secs S` (before each measured scale phase, default 2).
 //! Precision figures: `--precision-rounds N` (default 9), `--precision-secs S` (each
-//! phase, default 1, at least 100 ticks), `--floor`, `--only NAMES`; `--precision-scale-rounds N` (default
+//! phase, default 1, at least 100 ticks), `--floor`, `--only NAMES`, `--no-io` (runtimes
+//! without tokio's IO driver, so that precise timers fall back to kadenz's thread; by
+//! default they have it, as under `#[tokio::main]`, and precise timers wake in the
+//! runtime's reactor); `--precision-scale-rounds N` (default
 //! 3), `--precision-scale-secs S` (each measured phase, default 3),
 //! `--precision-scale-warm-up-secs S` (default 1).
 //!
@@ -172,6 +175,7 @@ fn parse_args() -> (String, Flags) {
             "--precision-rounds" => flags.precision_rounds = parse(&value("--precision-rounds")),
             "--precision-secs" => flags.precision_secs = parse(&value("--precision-secs")),
             "--floor" => flags.floor = true,
+            "--no-io" => NO_IO.store(true, Relaxed),
             "--only" => flags.only = Some(value("--only")),
             "--periods-us" => flags.periods_us = Some(value("--periods-us")),
             "--runtimes" => flags.runtimes = Some(value("--runtimes")),
@@ -272,6 +276,20 @@ fn current_thread_runtime() -> Runtime {
         .enable_time()
         .build()
         .expect("a current-thread runtime")
+}
+
+/// With `--no-io`, the precision figures' runtimes are built without tokio's IO driver
+/// (`enable_time()` alone): kadenz's precise timers then fall back to its thread.
+static NO_IO: AtomicBool = AtomicBool::new(false);
+
+/// The drivers of a precision figure's runtime: time, and IO as `#[tokio::main]` has it
+/// (so that precise timers wake in the runtime's reactor), unless `--no-io`.
+fn precision_drivers(builder: &mut Builder) -> &mut Builder {
+    if NO_IO.load(Relaxed) {
+        builder.enable_time()
+    } else {
+        builder.enable_all()
+    }
 }
 
 /// A tokio `Interval` whose first tick is due at `first`, firing every missed tick (the
@@ -562,6 +580,8 @@ fn histogram_quantile(counts: &[u64], q: f64) -> u64 {
 }
 
 fn scale(flags: &Flags) {
+    // As it was always measured: runtimes without the IO driver (no precise timer here).
+    NO_IO.store(true, Relaxed);
     let variants = [Variant::Default, Variant::Tokio];
     let count = flags.timers;
     let period = Duration::from_millis(100);
@@ -1072,12 +1092,13 @@ fn precision(flags: &Flags) {
     // The wheel's grid starts when a runtime's time driver is made, inside `build`.
     let mut runtimes: Vec<(&str, Runtime, Instant)> = Vec::new();
     if wanted("current_thread") {
-        runtimes.push(("current_thread", current_thread_runtime(), Instant::now()));
+        let runtime = precision_drivers(&mut Builder::new_current_thread())
+            .build()
+            .expect("a current-thread runtime");
+        runtimes.push(("current_thread", runtime, Instant::now()));
     }
     if wanted("multi_thread") {
-        let runtime = Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_time()
+        let runtime = precision_drivers(Builder::new_multi_thread().worker_threads(2))
             .build()
             .expect("a multi-thread runtime");
         runtimes.push(("multi_thread", runtime, Instant::now()));
@@ -1268,9 +1289,7 @@ fn many_timers_phase(
     warm_up: Duration,
     measured: Duration,
 ) -> (Option<Usage>, Duration) {
-    let runtime = Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
+    let runtime = precision_drivers(Builder::new_multi_thread().worker_threads(2))
         .build()
         .expect("a multi-thread runtime");
     let result = runtime.block_on(async {

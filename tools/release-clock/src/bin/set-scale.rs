@@ -14,7 +14,13 @@
 //! cargo run --release --manifest-path tools/release-clock/Cargo.toml --bin set-scale -- [ENTRIES] [SECONDS] [ROUNDS]
 //!
 //! (defaults 1,000,000 entries, 5 s, 3 rounds; `SET_SCALE_ONLY=0|1|2` runs one phase alone,
-//! for a profiler.) Built without tokio's `test-util`, whose clock takes a mutex.
+//! for a profiler; `SET_SCALE_PERIODS_MS=10,100` spreads the periods over 10 – 100 ms
+//! instead.) Built without tokio's `test-util`, whose clock takes a mutex.
+//!
+//! With `--features precise`, a fourth phase, `precise set`: the same `TimerSet` made
+//! precise (`TimerSet::precise(true)`, entries `precise(true)`); every phase's runtime
+//! then has tokio's IO driver (`enable_all()`), so that the precise set wakes in the
+//! runtime's reactor.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::{Cell, RefCell};
@@ -58,9 +64,22 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// The period of timer `i`: 100 ms to 10 s, spread evenly over the timers.
+/// The range of the periods in ms: 100 – 10,000 unless `SET_SCALE_PERIODS_MS=LOW,HIGH`.
+fn periods_ms() -> (u64, u64) {
+    static RANGE: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *RANGE.get_or_init(|| match std::env::var("SET_SCALE_PERIODS_MS") {
+        Ok(range) => {
+            let (low, high) = range.split_once(',').expect("LOW,HIGH");
+            (low.parse().expect("ms"), high.parse().expect("ms"))
+        }
+        Err(_) => (100, 10_000),
+    })
+}
+
+/// The period of timer `i`: spread evenly over the range of periods (100 ms to 10 s).
 fn period(i: u32) -> Duration {
-    Duration::from_millis(100 + u64::from(i.wrapping_mul(7919) % 9_901))
+    let (low, high) = periods_ms();
+    Duration::from_millis(low + u64::from(i.wrapping_mul(7919)) % (high - low + 1))
 }
 
 /// Where in its period timer `i` starts: spread over the period.
@@ -140,10 +159,13 @@ struct Result {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
+    let mut builder = tokio::runtime::Builder::new_current_thread();
+    if cfg!(feature = "precise") {
+        builder.enable_all();
+    } else {
+        builder.enable_time();
+    }
+    builder.build().unwrap()
 }
 
 fn measure_window<F: std::future::Future<Output = ()>>(
@@ -174,6 +196,15 @@ fn measure_window<F: std::future::Future<Output = ()>>(
 }
 
 fn set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
+    any_set_phase(n, warm, seconds, false)
+}
+
+#[cfg(feature = "precise")]
+fn precise_set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
+    any_set_phase(n, warm, seconds, true)
+}
+
+fn any_set_phase(n: u32, warm: Duration, seconds: Duration, precise: bool) -> Result {
     let mut setup = 0.0;
     let mut bytes = 0.0;
     let mut teardown = 0.0;
@@ -185,11 +216,16 @@ fn set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
             let live = LIVE.load(Relaxed);
             let t = std::time::Instant::now();
             // As `DelayQueue::with_capacity` below: room for every timer up front.
-            let mut set = TimerSet::with_capacity(n as usize);
+            let set = TimerSet::with_capacity(n as usize);
+            #[cfg(feature = "precise")]
+            let set = set.precise(precise);
+            let mut set = set;
             for i in 0..n {
                 let timer = Timer::builder(period(i))
                     .missed_tick_policy(SkipMissedAndResync)
                     .start_delay(phase(i));
+                #[cfg(feature = "precise")]
+                let timer = timer.precise(precise);
                 set.insert(i, timer).unwrap();
             }
             *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
@@ -208,7 +244,8 @@ fn set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
             *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
         }
     });
-    finish("set", bytes, setup, teardown, cpu, ticks, seconds, &hist)
+    let name = if precise { "precise set" } else { "set" };
+    finish(name, bytes, setup, teardown, cpu, ticks, seconds, &hist)
 }
 
 fn tasks_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
@@ -352,9 +389,13 @@ fn main() {
     let rounds = *args.get(2).unwrap_or(&3) as usize;
     let warm = Duration::from_secs(2);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("set-scale: {n} timers, periods 100 ms - 10 s, {seconds:?} measured after {warm:?}, {rounds} rounds; load average {}", load.trim());
-    let phases: [fn(u32, Duration, Duration) -> Result; 3] =
-        [set_phase, tasks_phase, delayqueue_phase];
+    let (low, high) = periods_ms();
+    println!("set-scale: {n} timers, periods {low} - {high} ms, {seconds:?} measured after {warm:?}, {rounds} rounds; load average {}", load.trim());
+    #[allow(unused_mut)]
+    let mut phases: Vec<fn(u32, Duration, Duration) -> Result> =
+        vec![set_phase, tasks_phase, delayqueue_phase];
+    #[cfg(feature = "precise")]
+    phases.push(precise_set_phase);
     if let Ok(only) = std::env::var("SET_SCALE_ONLY") {
         let r = phases[only.parse::<usize>().expect("a phase index")](n, warm, seconds);
         println!(
@@ -370,8 +411,8 @@ fn main() {
     let mut ratios = Vec::new();
     for round in 0..rounds {
         let mut results: Vec<Result> = Vec::new();
-        for k in 0..3 {
-            let phase = phases[(round + k) % 3];
+        for k in 0..phases.len() {
+            let phase = phases[(round + k) % phases.len()];
             let r = phase(n, warm, seconds);
             println!(
                 "| {round} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.0} | {} | {} | {} |",
@@ -389,6 +430,15 @@ fn main() {
         }
         let get = |name| results.iter().find(|r| r.name == name).unwrap();
         let (s, t, d) = (get("set"), get("tasks"), get("delayqueue"));
+        if let Some(p) = results.iter().find(|r| r.name == "precise set") {
+            println!(
+                "| {round} | precise set / set, / tasks | CPU per tick {:.2}, {:.2} | p99 {:.2}, {:.2} |",
+                p.cpu_ns_per_tick / s.cpu_ns_per_tick,
+                p.cpu_ns_per_tick / t.cpu_ns_per_tick,
+                p.p99 as f64 / s.p99.max(1) as f64,
+                p.p99 as f64 / t.p99.max(1) as f64,
+            );
+        }
         ratios.push([
             s.cpu_ns_per_tick / t.cpu_ns_per_tick,
             s.bytes_per_timer / t.bytes_per_timer,
