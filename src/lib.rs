@@ -19,6 +19,7 @@ mod config;
 mod error;
 mod handle;
 mod human_duration;
+mod jitter;
 mod label;
 pub mod policy;
 #[cfg(feature = "precise")]

@@ -10,9 +10,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::handle::Owner;
+use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
-use crate::schedule::{saturating_micros, Due, Schedule, Start};
+use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
 use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
@@ -119,6 +120,8 @@ struct Extras {
     /// The OS timer of a precise timer.
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
+    /// The offsets of `TimerBuilder::jitter`.
+    jitter: Option<Jitter>,
 }
 
 impl Timer {
@@ -402,8 +405,31 @@ impl Timer {
     /// # }
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        self.poll::<false>(cx)
+    }
+
+    /// The poll of a timer with jitter: out of line, so that the tick path of the others
+    /// is the one they have without the feature.
+    #[inline(never)]
+    fn poll_jittered(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        self.poll::<true>(cx)
+    }
+
+    /// `poll_tick`, for a timer with jitter or (`JITTER = false`) for one that, as it
+    /// finds in its extras, has none.
+    #[inline(always)]
+    fn poll<const JITTER: bool>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
-            self.sync();
+            // `sync`, and the turn to the jittered poll, behind the one branch on the
+            // extras pointer that a timer without extras takes.
+            if let Some(extras) = self.extras.as_deref_mut() {
+                if !JITTER && extras.jitter.is_some() {
+                    return self.poll_jittered(cx);
+                }
+                if let Some(owner) = &mut extras.owner {
+                    owner.sync(&mut self.schedule);
+                }
+            }
             // The wheel already waits for this very tick, for this task: its word is
             // enough, and neither the clock nor the due time is read (most of a waiting
             // poll's cost). So once a poll has left the timer waiting on the wheel, the
@@ -436,6 +462,18 @@ impl Timer {
                 Due::Never => continue,
                 Due::At(scheduled) => scheduled,
             };
+            // With jitter, the tick fires `offset` after its due time.
+            let (due, offset) = if JITTER {
+                let offset = self.jitter_offset();
+                (scheduled, offset)
+            } else {
+                (scheduled, Duration::ZERO)
+            };
+            let scheduled = if JITTER {
+                due.checked_add(offset).unwrap_or(due)
+            } else {
+                due
+            };
 
             let mut now = Instant::now();
             if now < scheduled {
@@ -454,12 +492,58 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
+            if JITTER {
+                // The schedule sees the tick as fired `offset` earlier: on its due time
+                // plus its lateness. The tick reports the instant it was meant to fire.
+                let now = now.checked_sub(offset).unwrap_or(now).max(due);
+                #[cfg(feature = "tracing")]
+                if self.reports() {
+                    return Poll::Ready(Some(self.deliver_reported(due, now).shifted(offset)));
+                }
+                let tick = self.schedule.deliver(&*self.policy, due, now);
+                return Poll::Ready(Some(tick.shifted(offset)));
+            }
             #[cfg(feature = "tracing")]
             if self.reports() {
                 return Poll::Ready(Some(self.deliver_reported(scheduled, now)));
             }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
+    }
+
+    /// The jitter of the pending tick (zero without jitter or without a pending tick).
+    fn jitter_offset(&self) -> Duration {
+        self.offset_in(&self.schedule)
+    }
+
+    /// The jitter of the pending tick of `schedule`, this timer's or a view of it.
+    fn offset_in(&self, schedule: &Schedule) -> Duration {
+        let jitter = self.extras.as_deref().and_then(|extras| extras.jitter);
+        match (jitter, schedule.state) {
+            (Some(jitter), State::Running { next_us, .. }) => {
+                Duration::from_micros(jitter.offset_us(next_us, schedule.interval_us))
+            }
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// When the pending tick of `view` fires: its due time plus its jitter.
+    fn fires_at(&self, view: &Schedule) -> Due {
+        match view.due() {
+            Due::At(due) => Due::At(due.checked_add(self.offset_in(view)).unwrap_or(due)),
+            other => other,
+        }
+    }
+
+    /// Gives the timer the jitter of its builder.
+    pub(crate) fn set_jitter(&mut self, jitter: Jitter) {
+        self.extras.get_or_insert_with(Box::default).jitter = Some(jitter);
+    }
+
+    fn has_jitter(&self) -> bool {
+        self.extras
+            .as_deref()
+            .is_some_and(|extras| extras.jitter.is_some())
     }
 
     /// Waits for `scheduled` (tokio's clock reads `now`): `Ready` when the wheel says it
@@ -492,16 +576,20 @@ impl Timer {
     /// it anyway at the due time, if there is one); `false` if a command arrived
     /// meanwhile (poll again).
     fn register(&mut self, cx: &Context<'_>) -> bool {
+        if !matches!(self.extras.as_deref(), Some(Extras { owner: Some(_), .. })) {
+            return true;
+        }
+        // When the wheel wakes the task: a jittered tick's offset included (a handle
+        // compares its command's due time, which is no later than the instant that
+        // command's tick fires, so it never misses a wake-up).
+        let armed = match self.fires_at(&self.schedule) {
+            Due::At(due) => Some(due),
+            Due::NotStarted | Due::Stopped | Due::Never => None,
+        };
         match self.extras.as_deref_mut() {
             Some(Extras {
                 owner: Some(owner), ..
-            }) => {
-                let armed = match self.schedule.due() {
-                    Due::At(due) => Some(due),
-                    Due::NotStarted | Due::Stopped | Due::Never => None,
-                };
-                owner.register(cx.waker(), armed)
-            }
+            }) => owner.register(cx.waker(), armed),
             _ => true,
         }
     }
@@ -535,9 +623,10 @@ impl Timer {
         // the clock: the watchdog's reset then poll. A due time that may have come already
         // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
         // and delivers it at once.
-        let precise = self.is_precise_mode();
+        // A precise or jittered timer waits for another instant than the due time.
+        let elsewhere = self.is_precise_mode() || self.has_jitter();
         if let (Start::After { .. }, Due::At(due), Some((_, sleep)), false) =
-            (start, self.schedule.due(), &mut self.sleep, precise)
+            (start, self.schedule.due(), &mut self.sleep, elsewhere)
         {
             if sleep.deadline() != due {
                 sleep.as_mut().reset(due);
@@ -1060,7 +1149,7 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        match self.view().due() {
+        match self.fires_at(&self.view()) {
             Due::At(due) => Some(due),
             Due::NotStarted | Due::Stopped | Due::Never => None,
         }
@@ -1105,7 +1194,7 @@ impl fmt::Debug for Timer {
         }
         out.field("interval", &Duration::from_micros(view.interval_us))
             .field("policy", &self.policy);
-        match view.due() {
+        match self.fires_at(&view) {
             Due::NotStarted => out.field("state", &format_args!("not started")),
             Due::Stopped => out.field("state", &format_args!("stopped")),
             Due::Never => out

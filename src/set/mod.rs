@@ -620,6 +620,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet entry (entries report no events)",
             });
         }
+        if plan.jitter.is_some() {
+            return Err(Error::ConflictingOptions {
+                option: "jitter",
+                conflicts_with: "a TimerSet entry (entries have no jitter)",
+            });
+        }
         #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {

@@ -156,6 +156,21 @@ pub struct Model {
     waited: bool,
     /// Precise timers always read the clock.
     precise: bool,
+    /// `TimerBuilder::jitter` and `jitter_seed`: (max µs, seed).
+    pub jitter: Option<(u64, u64)>,
+}
+
+/// The jitter of the tick due `due` µs into a timer's time line: SplitMix64 of the seed
+/// and the due time, scaled to `[0, min(max, interval))`.
+fn jitter_offset((max, seed): (u64, u64), due: u64, interval: u64) -> u64 {
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut z = seed
+        .wrapping_add(due.wrapping_mul(GAMMA))
+        .wrapping_add(GAMMA);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z as u128 * max.min(interval) as u128) >> 64) as u64
 }
 
 impl Model {
@@ -170,6 +185,7 @@ impl Model {
             has_sleep: false,
             waited: false,
             precise: false,
+            jitter: None,
         };
         match start {
             Start::Later => {}
@@ -227,7 +243,9 @@ impl Model {
 
     /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
     fn moves_the_sleep(&mut self) {
-        if self.has_sleep && !self.precise && self.deadline().is_some() {
+        // A jittered timer waits for its due time plus the offset: it leaves that to the
+        // next poll.
+        if self.has_sleep && !self.precise && self.jitter.is_none() && self.deadline().is_some() {
             self.waited = true;
         }
     }
@@ -256,10 +274,8 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next, .. } = self.state else {
-            return None;
-        };
-        if !self.poll_delivers(origin + next) {
+        let fires = self.deadline()?;
+        if !self.poll_delivers(fires) {
             return None;
         }
         self.deliver()
@@ -270,7 +286,9 @@ impl Model {
         let State::Running { origin, next, .. } = self.state else {
             return None;
         };
-        let (interval, now) = (self.interval, self.now - origin);
+        // With jitter, the policy sees the tick as fired `offset` earlier.
+        let offset = self.offset(next);
+        let (interval, now) = (self.interval, (self.now - origin - offset).max(next));
         let following = self.policy.next(interval, next, now);
         self.run_from(origin, following, false);
         let drift = now - next;
@@ -286,7 +304,13 @@ impl Model {
             self.stats.1 + skipped,
             self.stats.2.max(drift),
         );
-        Some((origin + next, drift, drift / interval, skipped))
+        Some((origin + next + offset, drift, drift / interval, skipped))
+    }
+
+    /// The jitter of the tick due at `next` on the time line (0 without jitter).
+    fn offset(&self, next: u64) -> u64 {
+        self.jitter
+            .map_or(0, |jitter| jitter_offset(jitter, next, self.interval))
     }
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
@@ -300,10 +324,7 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next, .. } = self.state else {
-            return None;
-        };
-        let due = origin + next;
+        let due = self.deadline()?;
         if !self.poll_delivers(due) {
             // Waiting on the wheel: the idle runtime moves the clock until it fires.
             self.now = self.wake_for(due);
@@ -311,9 +332,10 @@ impl Model {
         self.deliver()
     }
 
+    /// When the pending tick fires: its due time plus its jitter (`Timer::deadline`).
     pub fn deadline(&self) -> Option<u64> {
         match self.state {
-            State::Running { origin, next, .. } => Some(origin + next),
+            State::Running { origin, next, .. } => Some(origin + next + self.offset(next)),
             _ => None,
         }
     }
@@ -436,6 +458,28 @@ pub fn run_timer(
     precise: bool,
     ops: &[Op],
 ) -> Result<(), String> {
+    run_with(interval, policy, start, precise, None, ops)
+}
+
+/// As [`run`], with `TimerBuilder::jitter(max µs)` and `jitter_seed(seed)`.
+pub fn run_jittered(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    (max, seed): (u64, u64),
+    ops: &[Op],
+) -> Result<(), String> {
+    run_with(interval, policy, start, false, Some((max, seed)), ops)
+}
+
+fn run_with(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    precise: bool,
+    jitter: Option<(u64, u64)>,
+    ops: &[Op],
+) -> Result<(), String> {
     // `Timer::timeout` starts at once, whatever start the caller drew.
     let start = if let Policy::Timeout = policy {
         Start::Delay(0)
@@ -470,10 +514,18 @@ pub fn run_timer(
             ))
         };
 
-        let mut timer = build(interval, policy, start, precise, t0);
+        let mut timer = match jitter {
+            None => build(interval, policy, start, precise, t0),
+            Some((max, seed)) => builder(interval, policy, start, precise, t0)
+                .jitter(Duration::from_micros(max))
+                .jitter_seed(seed)
+                .build()
+                .unwrap(),
+        };
         let mut handle: Option<TimerHandle> = None;
         let mut model = Model::new(interval, policy, start, 0);
         model.precise = precise;
+        model.jitter = jitter.filter(|&(max, _)| max > 0);
         for (step, &op) in ops.iter().enumerate() {
             let (got, want): (Observed, Observed) = match op {
                 Op::Advance(us) => {
