@@ -51,7 +51,6 @@ impl Tick {
         self
     }
 
-    #[cfg(feature = "tracing")]
     pub(crate) fn drift_us(&self) -> u64 {
         self.drift_us
     }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::handle::Owner;
+use crate::histogram::DriftHistogram;
 use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
@@ -122,6 +123,8 @@ struct Extras {
     precise: Option<crate::precise::Precise>,
     /// The offsets of `TimerBuilder::jitter`.
     jitter: Option<Jitter>,
+    /// The drifts of `TimerBuilder::record_drift`.
+    histogram: Option<DriftHistogram>,
 }
 
 impl Timer {
@@ -408,23 +411,23 @@ impl Timer {
         self.poll::<false>(cx)
     }
 
-    /// The poll of a timer with jitter: out of line, so that the tick path of the others
-    /// is the one they have without the feature.
+    /// The poll of a timer that does more per tick (jitter, a drift histogram): out of
+    /// line, so that the tick path of the others is the one they have without these.
     #[inline(never)]
-    fn poll_jittered(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+    fn poll_per_tick_extras(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         self.poll::<true>(cx)
     }
 
-    /// `poll_tick`, for a timer with jitter or (`JITTER = false`) for one that, as it
-    /// finds in its extras, has none.
+    /// `poll_tick`, for a timer with per-tick extras (`EXTRAS`: jitter, a drift
+    /// histogram) or for one that, as it finds in its extras, has none.
     #[inline(always)]
-    fn poll<const JITTER: bool>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+    fn poll<const EXTRAS: bool>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
-            // `sync`, and the turn to the jittered poll, behind the one branch on the
-            // extras pointer that a timer without extras takes.
+            // `sync`, and the turn to the other poll, behind the one branch on the extras
+            // pointer that a timer without extras takes.
             if let Some(extras) = self.extras.as_deref_mut() {
-                if !JITTER && extras.jitter.is_some() {
-                    return self.poll_jittered(cx);
+                if !EXTRAS && (extras.jitter.is_some() || extras.histogram.is_some()) {
+                    return self.poll_per_tick_extras(cx);
                 }
                 if let Some(owner) = &mut extras.owner {
                     owner.sync(&mut self.schedule);
@@ -463,13 +466,13 @@ impl Timer {
                 Due::At(scheduled) => scheduled,
             };
             // With jitter, the tick fires `offset` after its due time.
-            let (due, offset) = if JITTER {
+            let (due, offset) = if EXTRAS {
                 let offset = self.jitter_offset();
                 (scheduled, offset)
             } else {
                 (scheduled, Duration::ZERO)
             };
-            let scheduled = if JITTER {
+            let scheduled = if EXTRAS {
                 due.checked_add(offset).unwrap_or(due)
             } else {
                 due
@@ -492,16 +495,8 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
-            if JITTER {
-                // The schedule sees the tick as fired `offset` earlier: on its due time
-                // plus its lateness. The tick reports the instant it was meant to fire.
-                let now = now.checked_sub(offset).unwrap_or(now).max(due);
-                #[cfg(feature = "tracing")]
-                if self.reports() {
-                    return Poll::Ready(Some(self.deliver_reported(due, now).shifted(offset)));
-                }
-                let tick = self.schedule.deliver(&*self.policy, due, now);
-                return Poll::Ready(Some(tick.shifted(offset)));
+            if EXTRAS {
+                return Poll::Ready(Some(self.deliver_with_extras(due, offset, now)));
             }
             #[cfg(feature = "tracing")]
             if self.reports() {
@@ -509,6 +504,30 @@ impl Timer {
             }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
+    }
+
+    /// Delivers the tick due at `due`, jittered by `offset`, received at `now`, and
+    /// records its drift if the timer keeps a histogram.
+    fn deliver_with_extras(&mut self, due: Instant, offset: Duration, now: Instant) -> Tick {
+        // The schedule sees the tick as fired `offset` earlier: on its due time plus its
+        // lateness. The tick reports the instant it was meant to fire.
+        let now = now.checked_sub(offset).unwrap_or(now).max(due);
+        #[cfg(feature = "tracing")]
+        let tick = if self.reports() {
+            self.deliver_reported(due, now)
+        } else {
+            self.schedule.deliver(&*self.policy, due, now)
+        };
+        #[cfg(not(feature = "tracing"))]
+        let tick = self.schedule.deliver(&*self.policy, due, now);
+        if let Some(histogram) = self
+            .extras
+            .as_deref_mut()
+            .and_then(|extras| extras.histogram.as_mut())
+        {
+            histogram.record(tick.drift_us());
+        }
+        tick.shifted(offset)
     }
 
     /// The jitter of the pending tick (zero without jitter or without a pending tick).
@@ -521,7 +540,7 @@ impl Timer {
         let jitter = self.extras.as_deref().and_then(|extras| extras.jitter);
         match (jitter, schedule.state) {
             (Some(jitter), State::Running { next_us, .. }) => {
-                Duration::from_micros(jitter.offset_us(next_us, schedule.interval_us))
+                Duration::from_micros(jitter.offset_us(next_us))
             }
             _ => Duration::ZERO,
         }
@@ -538,6 +557,39 @@ impl Timer {
     /// Gives the timer the jitter of its builder.
     pub(crate) fn set_jitter(&mut self, jitter: Jitter) {
         self.extras.get_or_insert_with(Box::default).jitter = Some(jitter);
+    }
+
+    /// Makes the timer keep a histogram of its ticks' drifts.
+    pub(crate) fn record_drift(&mut self) {
+        self.extras.get_or_insert_with(Box::default).histogram = Some(DriftHistogram::new());
+    }
+
+    /// The histogram of the drifts of the ticks delivered so far, if the timer was built
+    /// with [`record_drift(true)`](TimerBuilder::record_drift): quantiles such as p50 and
+    /// p99, next to the largest drift of [`stats`](Self::stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::builder(Duration::from_millis(10)).record_drift(true).build().unwrap();
+    /// for _ in 0..100 {
+    ///     timer.tick().await;
+    /// }
+    /// let drifts = timer.drift_histogram().unwrap();
+    /// println!("p50 {:?}, p99 {:?}, max {:?}", drifts.p50(), drifts.p99(), drifts.max());
+    /// assert_eq!(drifts.count(), timer.stats().delivered());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn drift_histogram(&self) -> Option<&DriftHistogram> {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.histogram.as_ref())
     }
 
     fn has_jitter(&self) -> bool {
@@ -888,7 +940,9 @@ impl Timer {
     ///
     /// [`Error::IntervalTooShort`](crate::Error::IntervalTooShort) or
     /// [`Error::IntervalTooLong`](crate::Error::IntervalTooLong), as
-    /// [`TimerBuilder::build`]; the timer is left as it was.
+    /// [`TimerBuilder::build`], and [`Error::JitterTooLong`](crate::Error::JitterTooLong)
+    /// for an interval shorter than the timer's [jitter](TimerBuilder::jitter); the timer
+    /// is left as it was.
     ///
     /// # Examples
     ///
@@ -910,6 +964,9 @@ impl Timer {
     /// ```
     pub fn set_interval(&mut self, interval: Duration) -> Result<(), crate::Error> {
         let interval_us = crate::builder::interval_micros(interval)?;
+        if let Some(jitter) = self.extras.as_deref().and_then(|extras| extras.jitter) {
+            Jitter::check(jitter.max_us, interval, interval_us)?;
+        }
         self.sync();
         self.schedule.set_interval(interval_us);
         self.publish();
@@ -1012,11 +1069,17 @@ impl Timer {
         let label = &extras.label;
         extras
             .owner
-            .get_or_insert_with(|| Owner::new(&self.schedule, label.clone()))
+            .get_or_insert_with(|| {
+                let jitter_max_us = extras.jitter.map_or(0, |jitter| jitter.max_us);
+                Owner::new(&self.schedule, label.clone(), jitter_max_us)
+            })
             .handle()
     }
 
-    /// The timer's counters: ticks delivered, due times skipped, the largest drift.
+    /// The timer's counters: ticks delivered, due times skipped, the largest drift. For
+    /// the distribution of the drifts (p50, p99), build the timer with
+    /// [`record_drift(true)`](TimerBuilder::record_drift) and read
+    /// [`drift_histogram`](Self::drift_histogram).
     ///
     /// # Examples
     ///

@@ -135,20 +135,29 @@ async fn the_deadline_includes_the_offset_and_zero_is_no_jitter() {
     assert_eq!(tiny.deadline(), Some(start + ms(1_000)));
 }
 
+/// An interval shorter than the jitter is refused, by the timer and by its handles; the
+/// timer is left as it was.
 #[tokio::test(start_paused = true)]
-async fn a_shorter_interval_caps_the_offsets() {
+async fn an_interval_shorter_than_the_jitter_is_refused() {
     let start = Instant::now();
     let mut timer = Timer::builder(ms(1_000))
-        .jitter(ms(1_000))
-        .jitter_seed(3)
+        .jitter(ms(100))
+        .jitter_seed(7)
         .build()
         .unwrap();
-    timer.set_interval(ms(10)).unwrap();
-    for n in 1..=50u64 {
-        let tick = timer.tick().await.unwrap();
-        let offset = tick.scheduled() - (start + ms(10 * n));
-        assert!(offset < ms(10), "tick {n}: {offset:?}");
-    }
+    let refused = Err(Error::JitterTooLong {
+        jitter: ms(100),
+        interval: ms(99),
+    });
+    assert_eq!(timer.set_interval(ms(99)), refused);
+    let handle = timer.handle();
+    assert_eq!(handle.set_interval(ms(99)), refused);
+    assert_eq!(timer.interval(), ms(1_000));
+    assert_eq!(timer.set_interval(ms(100)), Ok(()));
+    // The pending tick moved to 100 ms on the grid, plus its offset (now of 100 ms).
+    let tick = timer.tick().await.unwrap();
+    let offset = tick.scheduled() - (start + ms(100));
+    assert!(offset < ms(100), "{offset:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -111,7 +111,7 @@ impl Timer {
     fn new(start: Start) -> (Self, TimerHandle) {
         let mut schedule = Schedule::new(micros(INTERVAL));
         schedule.start(start);
-        let owner = Owner::new(&schedule, crate::label::Label::default());
+        let owner = Owner::new(&schedule, crate::label::Label::default(), 0);
         let handle = owner.handle();
         let task = std::sync::Arc::new(Task::default());
         let waker = Waker::from(task.clone());

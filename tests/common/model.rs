@@ -161,8 +161,8 @@ pub struct Model {
 }
 
 /// The jitter of the tick due `due` µs into a timer's time line: SplitMix64 of the seed
-/// and the due time, scaled to `[0, min(max, interval))`.
-fn jitter_offset((max, seed): (u64, u64), due: u64, interval: u64) -> u64 {
+/// and the due time, scaled to `[0, max)`.
+fn jitter_offset((max, seed): (u64, u64), due: u64) -> u64 {
     const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut z = seed
         .wrapping_add(due.wrapping_mul(GAMMA))
@@ -170,7 +170,7 @@ fn jitter_offset((max, seed): (u64, u64), due: u64, interval: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^= z >> 31;
-    ((z as u128 * max.min(interval) as u128) >> 64) as u64
+    ((z as u128 * max as u128) >> 64) as u64
 }
 
 impl Model {
@@ -223,6 +223,9 @@ impl Model {
             Control::ResetAt(offset) => self.run_from(self.at(offset), 0, true),
             Control::ResetImmediately => self.run_from(self.now, 0, true),
             Control::SetInterval(0) => {}
+            // Shorter than the jitter: refused.
+            Control::SetInterval(interval)
+                if self.jitter.is_some_and(|(max, _)| interval < max) => {}
             Control::SetInterval(interval) => {
                 if let State::Running {
                     next, fixed: false, ..
@@ -309,8 +312,7 @@ impl Model {
 
     /// The jitter of the tick due at `next` on the time line (0 without jitter).
     fn offset(&self, next: u64) -> u64 {
-        self.jitter
-            .map_or(0, |jitter| jitter_offset(jitter, next, self.interval))
+        self.jitter.map_or(0, |jitter| jitter_offset(jitter, next))
     }
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
@@ -414,7 +416,13 @@ pub fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
         Control::ResetImmediately => timer.reset_immediately(),
         Control::SetInterval(us) => {
             let result = timer.set_interval(Duration::from_micros(us));
-            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+            // Refused: zero, or shorter than the timer's jitter (the model knows which).
+            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
+            assert_eq!(
+                result.is_ok() || jitter,
+                us > 0,
+                "set_interval({us} µs): {result:?}"
+            );
         }
         Control::Stop => timer.stop(),
     }
@@ -428,7 +436,12 @@ fn control_by_handle(handle: &TimerHandle, control: Control, t0: Instant, now: u
         Control::ResetImmediately => handle.reset_immediately(),
         Control::SetInterval(us) => {
             let result = handle.set_interval(Duration::from_micros(us));
-            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
+            assert_eq!(
+                result.is_ok() || jitter,
+                us > 0,
+                "set_interval({us} µs): {result:?}"
+            );
         }
         Control::Stop => handle.stop(),
     }
