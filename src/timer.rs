@@ -627,10 +627,18 @@ impl Timer {
     /// Lets the handles wake the task of a poll that returns `Pending` (the wheel wakes
     /// it anyway at the due time, if there is one); `false` if a command arrived
     /// meanwhile (poll again).
+    #[inline]
     fn register(&mut self, cx: &Context<'_>) -> bool {
         if !matches!(self.extras.as_deref(), Some(Extras { owner: Some(_), .. })) {
             return true;
         }
+        self.register_with_handles(cx)
+    }
+
+    /// [`register`](Self::register) for a timer with handles: out of line, so that the
+    /// others' poll inlines the one check above, as before jitter came.
+    #[inline(never)]
+    fn register_with_handles(&mut self, cx: &Context<'_>) -> bool {
         // When the wheel wakes the task: a jittered tick's offset included (a handle
         // compares its command's due time, which is no later than the instant that
         // command's tick fires, so it never misses a wake-up).
