@@ -94,7 +94,8 @@ pub use handle::SetHandle;
 /// tick). To keep entries at 32 bytes, it does not keep its wall clock (there is no
 /// `realign` per entry: insert the entry again) nor its [name](TimerBuilder::name) (its
 /// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
-/// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
+/// the whole set ([`stats`](Self::stats)); per entry only if asked
+/// ([`record_entry_stats`](Self::record_entry_stats), 24 bytes more per slot). Entries report no `tracing` events: a builder
 /// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
 /// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle) of
 /// their own: the set hands out one [`SetHandle`] for all of them
@@ -167,6 +168,8 @@ pub struct TimerSet<K> {
     handles: Option<Box<handle::Owner<K>>>,
     /// The drifts of `record_drift`.
     histogram: Option<crate::DriftHistogram>,
+    /// Each slot's counters, with `record_entry_stats`: by slot index.
+    entry_stats: Option<Vec<Stats>>,
 }
 
 enum Slot<K> {
@@ -219,6 +222,7 @@ impl<K> Default for TimerSet<K> {
             precise: None,
             handles: None,
             histogram: None,
+            entry_stats: None,
         }
     }
 }
@@ -287,6 +291,38 @@ impl<K> TimerSet<K> {
     #[must_use]
     pub fn record_drift(mut self, record: bool) -> Self {
         self.histogram = record.then(crate::DriftHistogram::new);
+        self
+    }
+
+    /// Makes the set keep the counters of [`Stats`] for each entry (default: `false`):
+    /// ticks delivered, due times skipped and the largest drift, read with
+    /// [`entry_stats`](Self::entry_stats), for a watchdog that reports which device trips
+    /// most. 24 bytes per slot of the set (an entry is 32 bytes without them, plus its key
+    /// and the index: see [`memory`](Self::memory)), and a few instructions per tick. An
+    /// entry's counters start at zero when it is inserted (or replaced) and go with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut watchdogs = TimerSet::new().record_entry_stats(true);
+    /// watchdogs.insert("plc-1", Timer::timeout_builder(Duration::from_millis(10))).unwrap();
+    /// watchdogs.insert("plc-2", Timer::timeout_builder(Duration::from_millis(25))).unwrap();
+    /// for _ in 0..3 {
+    ///     watchdogs.next().await; // plc-1 at 10 and 20 ms, plc-2 at 25 ms
+    /// }
+    /// assert_eq!(watchdogs.entry_stats("plc-1").unwrap().delivered(), 2);
+    /// assert_eq!(watchdogs.entry_stats("plc-2").unwrap().delivered(), 1);
+    /// assert_eq!(watchdogs.entry_stats("plc-9"), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn record_entry_stats(mut self, record: bool) -> Self {
+        self.entry_stats = record.then(|| vec![Stats::default(); self.slots.len()]);
         self
     }
 
@@ -441,6 +477,9 @@ impl<K> TimerSet<K> {
             owner.min_interval_us = u64::MAX;
         }
         self.slots.clear();
+        if let Some(stats) = &mut self.entry_stats {
+            stats.clear();
+        }
         self.free = NONE;
         self.index.clear();
         self.queue.clear();
@@ -494,6 +533,10 @@ impl<K> TimerSet<K> {
     #[must_use]
     pub fn memory(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot<K>>()
+            + self
+                .entry_stats
+                .as_ref()
+                .map_or(0, |stats| stats.capacity() * std::mem::size_of::<Stats>())
             // A slab index and a control byte for each bucket of the hash table.
             + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
             + self.queue.capacity_bytes()
@@ -746,6 +789,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         };
         if plan.start.is_none() {
             self.unstarted.push(slot);
+        }
+        if let Some(stats) = &mut self.entry_stats {
+            // Slots are only ever added at the end, one at a time.
+            match stats.get_mut(slot as usize) {
+                Some(stats) => *stats = Stats::default(),
+                None => stats.resize(slot as usize + 1, Stats::default()),
+            }
         }
         self.changed(slot, before, placed);
         Ok(())
@@ -1245,6 +1295,38 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         Some(due_instant(self.epoch, due))
     }
 
+    /// The counters of the entry under `key` since it was inserted, if the set was made
+    /// with [`record_entry_stats(true)`](Self::record_entry_stats); `None` if it was not,
+    /// or if there is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new().record_entry_stats(true);
+    /// timers.insert(1, Timer::builder(Duration::from_millis(10)).skip_missed_ticks(true)).unwrap();
+    /// tokio::time::advance(Duration::from_millis(35)).await;
+    /// timers.next().await; // due at 10, received at 35: 20 and 30 skipped
+    /// let stats = timers.entry_stats(&1).unwrap();
+    /// assert_eq!((stats.delivered(), stats.skipped()), (1, 2));
+    /// assert_eq!(stats.max_drift(), Duration::from_millis(25));
+    /// assert_eq!(TimerSet::<u8>::new().entry_stats(&1), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn entry_stats<Q>(&self, key: &Q) -> Option<Stats>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slot = self.find(key)?;
+        self.entry_stats.as_ref()?.get(slot as usize).copied()
+    }
+
     /// Waits for the next tick of any entry, and yields it with its key. Waits while the
     /// set is empty or all its entries are stopped.
     ///
@@ -1406,6 +1488,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         self.stats.merge(schedule.stats);
         if let Some(histogram) = &mut self.histogram {
             histogram.record(tick.drift_us());
+        }
+        if let Some(stats) = &mut self.entry_stats {
+            if let Some(stats) = stats.get_mut(slot as usize) {
+                stats.record(tick.drift_us(), tick.skipped());
+            }
         }
         match entry.due() {
             Some(due) => {
