@@ -514,4 +514,4 @@ pub(crate) fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
 }
 
 #[cfg(all(test, kadenz_loom))]
-mod loom_check;
+pub(crate) mod loom_check;
