@@ -25,7 +25,7 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// started. Each [`Tick`] says when it was due and how late it fired (its
 /// [drift](Tick::drift)). When ticks are missed because the receiver was busy, the
 /// timer's [`MissedTickPolicy`] decides when the next one is due; see the
-/// [`policy`](crate::policy) module for the three built-in policies.
+/// [`policy`](crate::policy) module for the built-in policies.
 ///
 /// Receive ticks with [`tick`](Self::tick), [`poll_tick`](Self::poll_tick) or as a
 /// [`Stream`](futures_core::Stream).
