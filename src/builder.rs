@@ -396,8 +396,9 @@ impl TimerBuilder {
     /// [`build`](Self::build) otherwise): a tick then always fires before the next one is
     /// due, and the ticks' instants come in order. [`Timer::set_interval`] (and a
     /// handle's) keeps to it: an interval shorter than `max` is refused with the same
-    /// error. A [`TimerSet`](crate::TimerSet) entry takes no jitter yet
-    /// ([`Error::ConflictingOptions`]).
+    /// error. An entry of a [`TimerSet`](crate::TimerSet) takes a jitter too, and fires
+    /// at its due time plus the same offsets as a lone timer (its policy then has a slot
+    /// of its own in the set's table: about 40 bytes more for the entry).
     ///
     /// # Examples
     ///

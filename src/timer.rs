@@ -509,17 +509,19 @@ impl Timer {
     /// Delivers the tick due at `due`, jittered by `offset`, received at `now`, and
     /// records its drift if the timer keeps a histogram.
     fn deliver_with_extras(&mut self, due: Instant, offset: Duration, now: Instant) -> Tick {
-        // The schedule sees the tick as fired `offset` earlier: on its due time plus its
-        // lateness. The tick reports the instant it was meant to fire.
-        let now = now.checked_sub(offset).unwrap_or(now).max(due);
         #[cfg(feature = "tracing")]
         let tick = if self.reports() {
-            self.deliver_reported(due, now)
+            // The same view of the tick as `Schedule::deliver_jittered`'s.
+            let now = now.checked_sub(offset).unwrap_or(now).max(due);
+            self.deliver_reported(due, now).shifted(offset)
         } else {
-            self.schedule.deliver(&*self.policy, due, now)
+            self.schedule
+                .deliver_jittered(&*self.policy, due, offset, now)
         };
         #[cfg(not(feature = "tracing"))]
-        let tick = self.schedule.deliver(&*self.policy, due, now);
+        let tick = self
+            .schedule
+            .deliver_jittered(&*self.policy, due, offset, now);
         if let Some(histogram) = self
             .extras
             .as_deref_mut()
@@ -527,7 +529,7 @@ impl Timer {
         {
             histogram.record(tick.drift_us());
         }
-        tick.shifted(offset)
+        tick
     }
 
     /// The jitter of the pending tick (zero without jitter or without a pending tick).

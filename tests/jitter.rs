@@ -198,12 +198,53 @@ fn a_jitter_longer_than_the_interval_is_an_error_and_a_set_refuses_one() {
         .auto_start(false)
         .build()
         .is_ok());
+}
+
+/// A set's entry with jitter fires at the instants a lone timer with the same seed does
+/// (seed 7: the offsets pinned above), next to an entry without; and refuses an interval
+/// shorter than its jitter, from the set and (counted as ignored) from a handle.
+#[tokio::test(start_paused = true)]
+async fn a_set_entry_jitters_as_a_lone_timer() {
+    let start = Instant::now();
     let mut set = TimerSet::new();
+    let jittered = || Timer::builder(ms(1_000)).jitter(ms(100)).jitter_seed(7);
+    set.insert("jittered", jittered()).unwrap();
+    set.insert("plain", Timer::builder(ms(1_000))).unwrap();
     assert_eq!(
-        set.insert(1, Timer::builder(ms(100)).jitter(ms(10)).auto_start(false)),
-        Err(Error::ConflictingOptions {
-            option: "jitter",
-            conflicts_with: "a TimerSet entry (entries have no jitter)",
+        set.deadline("jittered"),
+        Some(start + Duration::from_micros(1_063_437))
+    );
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        let (key, tick) = set.next().await;
+        seen.push((
+            key,
+            tick.scheduled().duration_since(start).as_micros() as u64,
+            tick.drift().as_micros() as u64,
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("plain", 1_000_000, 0),
+            ("jittered", 1_063_437, 563),
+            ("plain", 2_000_000, 0),
+            ("jittered", 2_035_776, 224),
+            ("plain", 3_000_000, 0),
+            ("jittered", 3_077_867, 133),
+        ]
+    );
+    assert_eq!(
+        set.set_interval("jittered", ms(99)),
+        Err(Error::JitterTooLong {
+            jitter: ms(100),
+            interval: ms(99)
         })
     );
+    assert_eq!(set.set_interval("plain", ms(99)), Ok(true));
+    let handle = set.handle();
+    assert!(handle.set_interval(&"jittered", ms(99)).unwrap());
+    set.remove("nothing"); // applies the handle's command
+    assert_eq!(handle.ignored(), 1);
+    assert_eq!(set.interval("jittered"), Some(ms(1_000)));
 }

@@ -32,10 +32,10 @@ use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use crate::label::Relative;
-use crate::schedule::{saturating_micros, Schedule, Start};
+use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
-use entry::{due_instant, Entry, Phase};
+use entry::{due_after, due_instant, Entry, Phase};
 use heap::Item;
 use policies::Policies;
 use queue::Queue;
@@ -170,6 +170,9 @@ pub struct TimerSet<K> {
     histogram: Option<crate::DriftHistogram>,
     /// Each slot's counters, with `record_entry_stats`: by slot index.
     entry_stats: Option<Vec<Stats>>,
+    /// An entry with jitter was inserted (since the last `clear`): due times then look
+    /// up their entry's jitter.
+    jittered: bool,
 }
 
 enum Slot<K> {
@@ -189,6 +192,19 @@ impl<K> Slot<K> {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// [`TimerSet::due_of`], for borrows of the set's fields apart.
+#[inline]
+fn fires_at(jittered: bool, policies: &Policies, entry: &Entry) -> Option<u64> {
+    let due = entry.due()?;
+    if !jittered {
+        return Some(due);
+    }
+    match policies.jitter(entry.policy) {
+        Some(jitter) => Some(due_after(due, jitter.offset_us(entry.next_us()))),
+        None => Some(due),
+    }
+}
 
 /// Items left behind by changes that one poll drops before it yields (about 50 µs).
 const STALE_PER_POLL: usize = 4096;
@@ -223,6 +239,7 @@ impl<K> Default for TimerSet<K> {
             handles: None,
             histogram: None,
             entry_stats: None,
+            jittered: false,
         }
     }
 }
@@ -487,6 +504,7 @@ impl<K> TimerSet<K> {
         self.len = 0;
         self.unstarted.clear();
         self.policies.clear();
+        self.jittered = false;
     }
 
     /// The keys of the set, in no particular order.
@@ -550,6 +568,13 @@ impl<K> TimerSet<K> {
         }
     }
 
+    /// When the pending tick of `entry` fires: its due time, plus its jitter if it has
+    /// one (one branch for a set without jittered entries). The queue's order.
+    #[inline]
+    fn due_of(&self, entry: &Entry) -> Option<u64> {
+        fires_at(self.jittered, &self.policies, entry)
+    }
+
     /// The earliest due time of all entries, for `Debug` (`&self`): the top of the
     /// queue's near heap if there is one and it is current (every entry with a due time
     /// has an item, and the near heap's are the earliest), else a pass over the entries.
@@ -563,7 +588,7 @@ impl<K> TimerSet<K> {
         self.slots
             .iter()
             .filter_map(|slot| match slot {
-                Slot::Occupied { entry, .. } => entry.due(),
+                Slot::Occupied { entry, .. } => self.due_of(entry),
                 Slot::Vacant { .. } => None,
             })
             .min()
@@ -572,13 +597,13 @@ impl<K> TimerSet<K> {
     /// Whether a queued item is the due time of its entry now (else it was left behind).
     fn is_current(&self, item: Item) -> bool {
         self.entry(item.slot)
-            .is_some_and(|entry| entry.due() == Some(item.due))
+            .is_some_and(|entry| self.due_of(entry) == Some(item.due))
     }
 
     /// After the entry in `slot` changed, from due time `before`: counts it, queues its
     /// new due time, and keeps the set's wait no later than it.
     fn changed(&mut self, slot: u32, before: Option<u64>, placed: Placed) {
-        let after = self.entry(slot).and_then(Entry::due);
+        let after = self.entry(slot).and_then(|entry| self.due_of(entry));
         self.due_entries =
             self.due_entries + usize::from(after.is_some()) - usize::from(before.is_some());
         let Some(due) = after else {
@@ -614,16 +639,19 @@ impl<K> TimerSet<K> {
         if self.queue.len() <= self.due_entries + self.slots.len() + 1024 {
             return;
         }
+        let (jittered, policies) = (self.jittered, &self.policies);
         let items = self
             .slots
             .iter()
             .enumerate()
             .filter_map(|(slot, s)| match s {
-                Slot::Occupied { entry, .. } => entry.due().map(|due| Item {
-                    due,
-                    // Slots are counted in `u32`.
-                    slot: slot as u32,
-                }),
+                Slot::Occupied { entry, .. } => {
+                    fires_at(jittered, policies, entry).map(|due| Item {
+                        due,
+                        // Slots are counted in `u32`.
+                        slot: slot as u32,
+                    })
+                }
                 Slot::Vacant { .. } => None,
             });
         self.queue.rebuild(items);
@@ -721,12 +749,6 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet (the set keeps one histogram: TimerSet::record_drift)",
             });
         }
-        if plan.jitter.is_some() {
-            return Err(Error::ConflictingOptions {
-                option: "jitter",
-                conflicts_with: "a TimerSet entry (entries have no jitter)",
-            });
-        }
         #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {
@@ -742,7 +764,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if let Some(owner) = &mut self.handles {
             owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
         }
-        let policy = self.policies.add(plan.policy, plan.builtin);
+        let policy = self.policies.add(plan.policy, plan.builtin, plan.jitter);
+        self.jittered |= plan.jitter.is_some();
         let mut entry = Entry::new(plan.interval_us, policy);
         let placed = match plan.start {
             Some(start) => {
@@ -758,12 +781,16 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         };
         let (slot, before) = match existing {
             Some(slot) => {
-                let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] else {
+                let Slot::Occupied { entry: old, .. } = &self.slots[slot as usize] else {
                     unreachable!("the index names occupied slots");
                 };
-                let before = old.due();
+                let old = *old;
+                // Before its policy (and jitter) go.
+                let before = self.due_of(&old);
                 self.policies.release(old.policy);
-                *old = entry;
+                if let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] {
+                    *old = entry;
+                }
                 (slot, before)
             }
             None => {
@@ -909,10 +936,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             return false;
         };
         let epoch = self.epoch;
+        let before = match self.slots.get(slot as usize) {
+            Some(Slot::Occupied { entry, .. }) => self.due_of(entry),
+            _ => return false,
+        };
         let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) else {
             return false;
         };
-        let before = entry.due();
         let mut schedule = entry.load(epoch);
         change(&mut schedule);
         entry.store(&schedule, epoch);
@@ -954,8 +984,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                     self.change(&key, placed, |s| s.start(start))
                 }
                 handle::Command::Stop => self.change(&key, Placed::Anywhere, Schedule::stop),
+                // Shorter than the entry's jitter: refused, and counted with the
+                // commands that found no entry.
                 handle::Command::SetInterval(interval_us) => {
-                    self.change_interval(&key, interval_us)
+                    self.check_jitter(&key, Duration::from_micros(interval_us), interval_us)
+                        .is_ok()
+                        && self.change_interval(&key, interval_us)
                 }
             };
             ignored += u64::from(!found);
@@ -1183,7 +1217,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # Errors
     ///
     /// [`Error::IntervalTooShort`] or [`Error::IntervalTooLong`], as
-    /// [`TimerBuilder::build`]; the entry is left as it was.
+    /// [`TimerBuilder::build`], and [`Error::JitterTooLong`] for an interval shorter than
+    /// the entry's jitter; the entry is left as it was.
     ///
     /// # Examples
     ///
@@ -1209,7 +1244,28 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     {
         let interval_us = crate::builder::interval_micros(interval)?;
         self.sync_handles();
+        self.check_jitter(key, interval, interval_us)?;
         Ok(self.change_interval(key, interval_us))
+    }
+
+    /// Refuses an interval shorter than the jitter of the entry under `key`, as
+    /// [`Timer::set_interval`](crate::Timer::set_interval) does.
+    fn check_jitter<Q>(&self, key: &Q, interval: Duration, interval_us: u64) -> Result<(), Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.jittered {
+            return Ok(());
+        }
+        let jitter = self
+            .find(key)
+            .and_then(|slot| self.entry(slot))
+            .and_then(|entry| self.policies.jitter(entry.policy));
+        match jitter {
+            Some(jitter) => crate::jitter::Jitter::check(jitter.max_us, interval, interval_us),
+            None => Ok(()),
+        }
     }
 
     /// Whether the entry under `key` is running (`false` if stopped, not started yet, or
@@ -1291,7 +1347,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let due = self.find(key).and_then(|slot| self.entry(slot))?.due()?;
+        let due = self.due_of(self.find(key).and_then(|slot| self.entry(slot))?)?;
         Some(due_instant(self.epoch, due))
     }
 
@@ -1483,7 +1539,20 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         // stopped entry, not one that calls it again.
         entry.stop();
         self.due_entries -= 1;
-        let tick = schedule.deliver(self.policies.get(entry.policy), scheduled, now);
+        let jitter = if self.jittered {
+            self.policies.jitter(entry.policy)
+        } else {
+            None
+        };
+        let policy = self.policies.get(entry.policy);
+        let tick = match (jitter, schedule.due()) {
+            // `scheduled` is the due time plus the offset (the queue's order).
+            (Some(_), Due::At(due)) => {
+                let offset = scheduled.saturating_duration_since(due);
+                schedule.deliver_jittered(policy, due, offset, now)
+            }
+            _ => schedule.deliver(policy, scheduled, now),
+        };
         entry.store(&schedule, epoch);
         self.stats.merge(schedule.stats);
         if let Some(histogram) = &mut self.histogram {
@@ -1494,7 +1563,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 stats.record(tick.drift_us(), tick.skipped());
             }
         }
-        match entry.due() {
+        match fires_at(self.jittered, &self.policies, entry) {
             Some(due) => {
                 self.due_entries += 1;
                 self.queue.replace_top(Item { due, slot });

@@ -40,6 +40,8 @@ pub enum SetOp {
     PollOnce,
     /// Insert (or replace) a timer: key, interval, policy, start.
     Insert(u8, u64, Policy, Start),
+    /// The same, with `jitter(max µs)` and `jitter_seed(seed)`: (max, seed) last.
+    InsertJittered(u8, u64, Policy, Start, (u64, u64)),
     Remove(u8),
     Control(u8, Control),
     /// The same control through a `SetHandle` (made at the first such op): the set
@@ -103,8 +105,20 @@ impl SetModel {
     }
 
     fn insert(&mut self, key: u8, interval: u64, policy: Policy, start: Start) {
+        self.insert_jittered(key, interval, policy, start, None);
+    }
+
+    fn insert_jittered(
+        &mut self,
+        key: u8,
+        interval: u64,
+        policy: Policy,
+        start: Start,
+        jitter: Option<(u64, u64)>,
+    ) {
         let before = self.entries.get(&key).and_then(Model::deadline);
-        let model = Model::new(interval, policy, start, self.now);
+        let mut model = Model::new(interval, policy, start, self.now);
+        model.jitter = jitter.filter(|&(max, _)| max > 0);
         let after = model.deadline();
         self.entries.insert(key, model);
         let placed = match start {
@@ -122,7 +136,14 @@ impl SetModel {
     /// before its every poll and change.
     fn sync(&mut self) {
         for (key, control, now) in std::mem::take(&mut self.queued) {
-            if !self.control_at(key, control, now) {
+            // A new interval shorter than the entry's jitter is ignored, as a missing key.
+            let refused = match (control, self.entries.get(&key)) {
+                (Control::SetInterval(us), Some(model)) => {
+                    model.jitter.is_some_and(|(max, _)| us < max)
+                }
+                _ => false,
+            };
+            if !self.control_at(key, control, now) || refused {
                 self.ignored += 1;
             }
         }
@@ -251,6 +272,8 @@ fn control(set: &mut TimerSet<u8>, key: u8, control: Control, t0: Instant, now: 
                 assert!(us > 0, "set_interval(0) accepted");
                 found
             }
+            // Shorter than the entry's jitter (the model refuses it too).
+            Err(kadenz::Error::JitterTooLong { .. }) => set.contains(&key),
             Err(_) => {
                 assert_eq!(us, 0, "set_interval({us} µs) refused");
                 set.contains(&key)
@@ -334,6 +357,13 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                 SetOp::Insert(key, interval, policy, start) => {
                     insert(&mut set, key, interval, policy, start, t0);
                     model.insert(key, interval, policy, start);
+                }
+                SetOp::InsertJittered(key, interval, policy, start, (max, seed)) => {
+                    let entry = builder(interval, policy, start, false, t0)
+                        .jitter(Duration::from_micros(max))
+                        .jitter_seed(seed);
+                    set.insert(key, entry).unwrap();
+                    model.insert_jittered(key, interval, policy, start, Some((max, seed)));
                 }
                 SetOp::Remove(key) => {
                     let want = model.entries.remove(&key).is_some();
@@ -490,6 +520,15 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                     insert(&mut set, key, interval, policy, start, t0);
                     let timer = builder(interval, policy, start, false, t0).build().unwrap();
                     lone.insert(key, timer);
+                }
+                SetOp::InsertJittered(key, interval, policy, start, (max, seed)) => {
+                    let jittered = || {
+                        builder(interval, policy, start, false, t0)
+                            .jitter(Duration::from_micros(max))
+                            .jitter_seed(seed)
+                    };
+                    set.insert(key, jittered()).unwrap();
+                    lone.insert(key, jittered().build().unwrap());
                 }
                 SetOp::Remove(key) => {
                     if set.remove(&key) != lone.remove(&key).is_some() {
