@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::jitter::Jitter;
 use crate::label::Label;
 use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
-use crate::schedule::Start;
+use crate::schedule::{saturating_micros, Start};
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
 use crate::{Error, Timer};
 
@@ -47,6 +48,9 @@ pub struct TimerBuilder {
     align_offset: Option<Duration>,
     wall_clock: Option<Box<dyn WallClock>>,
     name: Option<Cow<'static, str>>,
+    jitter: Duration,
+    jitter_seed: Option<u64>,
+    record_drift: bool,
     #[cfg(feature = "tracing")]
     warn_if_late: Option<Duration>,
     #[cfg(feature = "precise")]
@@ -66,6 +70,9 @@ impl TimerBuilder {
             align_offset: None,
             wall_clock: None,
             name: None,
+            jitter: Duration::ZERO,
+            jitter_seed: None,
+            record_drift: false,
             #[cfg(feature = "tracing")]
             warn_if_late: None,
             #[cfg(feature = "precise")]
@@ -400,6 +407,118 @@ impl TimerBuilder {
         self
     }
 
+    /// Spreads the ticks: each tick fires at its due time plus a pseudo-random offset in
+    /// `[0, max)` (whole microseconds), so that many timers with the same interval (a
+    /// fleet's heartbeats, devices polled by many processes) do not all fire in the same
+    /// instant. Default: no jitter; a `max` of zero is no jitter.
+    ///
+    /// The jitter never accumulates: the due times stay on the timer's grid, and the
+    /// [`MissedTickPolicy`] sees them as if each tick had fired at its due time plus its
+    /// own lateness. What a tick reports:
+    ///
+    /// - [`Tick::scheduled`](crate::Tick::scheduled): the due time plus the offset, the
+    ///   instant the tick was meant to fire;
+    /// - [`Tick::drift`](crate::Tick::drift): how late it fired after that instant (zero
+    ///   when on time), so drift statistics measure lateness, not the jitter;
+    /// - [`missed`](crate::Tick::missed) and [`skipped`](crate::Tick::skipped), and the
+    ///   policy's decision: counted from the drift, as without jitter.
+    ///
+    /// [`Timer::deadline`] reports the instant with the offset. The offsets are those of
+    /// [`jitter_seed`](Self::jitter_seed): without one, the timer draws a seed of its own
+    /// from the operating system's randomness (as `HashMap` does), so that timers in
+    /// different processes spread differently; set one to get the same ticks on every run
+    /// (tests under the paused clock). An offset depends on the seed and on the tick's due
+    /// time since the timer's last start, nothing else.
+    ///
+    /// Offsets are whole microseconds. tokio's timer wheel fires on whole milliseconds, so
+    /// a tick whose instant falls inside a millisecond is received at the end of it, with
+    /// that part of a millisecond as its drift (as any timer's tick due there); a
+    /// precise timer (`precise`, cargo feature `precise`) honours the microseconds.
+    ///
+    /// `max` is at most the interval ([`Error::JitterTooLong`] from
+    /// [`build`](Self::build) otherwise): a tick then always fires before the next one is
+    /// due, and the ticks' instants come in order. [`Timer::set_interval`] (and a
+    /// handle's) keeps to it: an interval shorter than `max` is refused with the same
+    /// error. An entry of a [`TimerSet`](crate::TimerSet) takes a jitter too, and fires
+    /// at its due time plus the same offsets as a lone timer (its policy then has a slot
+    /// of its own in the set's table: about 40 bytes more for the entry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let start = tokio::time::Instant::now();
+    /// let ms = Duration::from_millis;
+    /// let mut heartbeat = Timer::builder(ms(1_000)).jitter(ms(100)).jitter_seed(7).build()?;
+    /// for n in 1..=3u32 {
+    ///     let tick = heartbeat.tick().await.unwrap();
+    ///     let offset = tick.scheduled() - (start + ms(1_000) * n);
+    ///     assert!(offset < ms(100)); // on the grid, plus less than 100 ms
+    ///     assert!(tick.drift() < ms(1)); // the wheel fires on whole milliseconds
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn jitter(mut self, max: Duration) -> Self {
+        self.jitter = max;
+        self
+    }
+
+    /// The seed of the [jitter](Self::jitter)'s offsets: the same seed gives the same
+    /// offsets on every run. Without a [`jitter`](Self::jitter), it does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), kadenz::Error> {
+    /// let ms = Duration::from_millis;
+    /// let builder = || Timer::builder(ms(1_000)).jitter(ms(500)).jitter_seed(2026);
+    /// let (a, b) = (builder().build()?, builder().build()?);
+    /// assert_eq!(a.deadline(), b.deadline()); // the same seed, the same offsets
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.jitter_seed = Some(seed);
+        self
+    }
+
+    /// Keeps a [`DriftHistogram`](crate::DriftHistogram) of the drifts of the delivered
+    /// ticks (default: `false`), for quantiles such as p50 and p99; read it with
+    /// [`Timer::drift_histogram`]. About 4 KiB, allocated when the timer is built; a few
+    /// instructions per tick, no allocation. A timer built without it pays nothing.
+    /// A [`TimerSet`](crate::TimerSet) keeps one for all its entries instead
+    /// ([`TimerSet::record_drift`](crate::TimerSet::record_drift)): an entry's builder
+    /// with `record_drift(true)` is refused ([`Error::ConflictingOptions`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::builder(Duration::from_millis(10)).record_drift(true).build().unwrap();
+    /// tokio::time::advance(Duration::from_millis(12)).await;
+    /// timer.tick().await;
+    /// assert_eq!(timer.drift_histogram().unwrap().max(), Duration::from_millis(2));
+    /// assert!(Timer::periodic(Duration::from_millis(10)).drift_histogram().is_none());
+    /// # }
+    /// ```
+    pub fn record_drift(mut self, record: bool) -> Self {
+        self.record_drift = record;
+        self
+    }
+
     /// Names the timer (default: no name), for logs: [`Timer::name`] returns it, the
     /// timer's `Debug` output shows it, and with the `tracing` feature its events carry it
     /// as their `timer` field.
@@ -520,6 +639,12 @@ impl TimerBuilder {
         if !plan.label.is_empty() {
             timer.set_label(plan.label);
         }
+        if let Some(jitter) = plan.jitter {
+            timer.set_jitter(jitter);
+        }
+        if plan.record_drift {
+            timer.record_drift();
+        }
         #[cfg(feature = "precise")]
         if plan.precise {
             timer.make_precise();
@@ -585,6 +710,16 @@ impl TimerBuilder {
             #[cfg(feature = "tracing")]
             trace,
         };
+        let jitter = match saturating_micros(self.jitter) {
+            0 => None,
+            max_us => Some(Jitter {
+                max_us,
+                seed: self.jitter_seed.unwrap_or_else(Jitter::random_seed),
+            }),
+        };
+        if let Some(jitter) = jitter {
+            Jitter::check(jitter.max_us, self.interval, interval_us)?;
+        }
         let at = Instant::now();
         let start = match (self.first_tick_at, &alignment) {
             _ if !self.auto_start => None,
@@ -605,6 +740,8 @@ impl TimerBuilder {
             alignment,
             start,
             label,
+            jitter,
+            record_drift: self.record_drift,
             #[cfg(feature = "precise")]
             precise: self.precise,
         })
@@ -620,6 +757,8 @@ pub(crate) struct Plan {
     /// `None` for `auto_start(false)`.
     pub(crate) start: Option<Start>,
     pub(crate) label: Label,
+    pub(crate) jitter: Option<Jitter>,
+    pub(crate) record_drift: bool,
     #[cfg(feature = "precise")]
     pub(crate) precise: bool,
 }

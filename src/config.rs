@@ -22,6 +22,9 @@ use crate::{Error, Timer, TimerBuilder};
 /// precise = false                             # default: false
 /// name = "pump"                               # default: absent
 /// warn_if_late = "5ms"                        # default: absent (cargo feature `tracing`)
+/// jitter = "50ms"                             # default: absent, no jitter
+/// jitter_seed = 7                             # default: absent, a random seed
+/// record_drift = false                        # default: false
 /// ```
 ///
 /// | field | type | default | builder method |
@@ -34,6 +37,9 @@ use crate::{Error, Timer, TimerBuilder};
 /// | `precise` | bool | `false` | `precise` (cargo feature `precise`) |
 /// | `name` | string, or absent | absent (`None`) | [`name`](TimerBuilder::name) |
 /// | `warn_if_late` | duration, or absent | absent (`None`) | `warn_if_late` (cargo feature `tracing`) |
+/// | `jitter` | duration, or absent | absent (`None`) | [`jitter`](TimerBuilder::jitter) |
+/// | `jitter_seed` | integer, or absent | absent (`None`) | [`jitter_seed`](TimerBuilder::jitter_seed) |
+/// | `record_drift` | bool | `false` | [`record_drift`](TimerBuilder::record_drift) |
 ///
 /// Field names are snake_case, and a field that is not in this table is an error (a
 /// misspelt `start_dealy` is not silently ignored).
@@ -194,6 +200,32 @@ pub struct TimerConfig {
         )
     )]
     pub warn_if_late: Option<Duration>,
+
+    /// `Some(max)`: each tick fires up to `max` after its due time (default: `None`); see
+    /// [`TimerBuilder::jitter`]. A jitter longer than the interval is refused by
+    /// [`builder`](Self::builder) ([`Error::JitterTooLong`]).
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            default,
+            with = "serde_impls::optional_duration",
+            skip_serializing_if = "Option::is_none"
+        )
+    )]
+    pub jitter: Option<Duration>,
+
+    /// The seed of the jitter's offsets (default: `None`, a random seed per timer); see
+    /// [`TimerBuilder::jitter_seed`].
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub jitter_seed: Option<u64>,
+
+    /// Whether the timer keeps a histogram of its drifts (default: `false`); see
+    /// [`TimerBuilder::record_drift`].
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub record_drift: bool,
 }
 
 impl TimerConfig {
@@ -224,6 +256,9 @@ impl TimerConfig {
             precise: false,
             name: None,
             warn_if_late: None,
+            jitter: None,
+            jitter_seed: None,
+            record_drift: false,
         }
     }
 
@@ -237,8 +272,9 @@ impl TimerConfig {
     ///
     /// [`Error::FeatureNotEnabled`]: `precise` is `true` and kadenz is built without the
     /// `precise` feature, or `warn_if_late` is set and kadenz is built without the
-    /// `tracing` feature. Everything else is checked by [`TimerBuilder::build`], as for a
-    /// builder made by hand.
+    /// `tracing` feature; [`Error::JitterTooLong`]: a `jitter` longer than the interval.
+    /// Everything else is checked by [`TimerBuilder::build`], as for a builder made by
+    /// hand.
     ///
     /// # Examples
     ///
@@ -295,6 +331,20 @@ impl TimerConfig {
         if let Some(name) = &self.name {
             builder = builder.name(name.clone());
         }
+        if let Some(max) = self.jitter {
+            builder = builder.jitter(max);
+            // Checked here, not only at `build`: an entry of a set refuses jitter, and
+            // this is the configuration's own mistake.
+            crate::jitter::Jitter::check(
+                crate::schedule::saturating_micros(max),
+                self.interval,
+                crate::schedule::saturating_micros(self.interval),
+            )?;
+        }
+        if let Some(seed) = self.jitter_seed {
+            builder = builder.jitter_seed(seed);
+        }
+        builder = builder.record_drift(self.record_drift);
         #[cfg(feature = "tracing")]
         if let Some(threshold) = self.warn_if_late {
             builder = builder.warn_if_late(threshold);

@@ -93,6 +93,28 @@ pub enum Error {
         conflicts_with: &'static str,
     },
 
+    /// The [jitter](crate::TimerBuilder::jitter) is longer than the interval: a tick could
+    /// fire after the next one is due.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Error, Timer};
+    ///
+    /// let err = Timer::builder(Duration::from_millis(100))
+    ///     .jitter(Duration::from_millis(150))
+    ///     .auto_start(false)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "jitter 150ms is longer than the interval 100ms");
+    /// ```
+    #[error("jitter {jitter:?} is longer than the interval {interval:?}")]
+    JitterTooLong {
+        /// The jitter asked for.
+        jitter: Duration,
+        /// The timer's interval.
+        interval: Duration,
+    },
+
     /// The timer was asked to start at once, but no tokio runtime is entered.
     #[error(
         "auto_start(true) needs a tokio runtime, but none is entered on this thread; \

@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     pending: AtomicBool,
     /// The timer's name and reporting, as it was built: for `Debug` and the events.
     label: Label,
+    /// The timer's jitter (0: none): no interval may be shorter.
+    jitter_max_us: u64,
 }
 
 impl Shared {
@@ -82,7 +84,7 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    pub(crate) fn new(schedule: &Schedule, label: Label) -> Self {
+    pub(crate) fn new(schedule: &Schedule, label: Label, jitter_max_us: u64) -> Self {
         Owner {
             shared: Arc::new(Shared {
                 slot: Mutex::new(Slot {
@@ -94,6 +96,7 @@ impl Owner {
                 }),
                 pending: AtomicBool::new(false),
                 label,
+                jitter_max_us,
             }),
             registered: None,
         }
@@ -398,7 +401,8 @@ impl TimerHandle {
     /// # Errors
     ///
     /// [`Error::IntervalTooShort`] or [`Error::IntervalTooLong`], as
-    /// [`TimerBuilder::build`](crate::TimerBuilder::build); the timer is left as it was.
+    /// [`TimerBuilder::build`](crate::TimerBuilder::build), and [`Error::JitterTooLong`]
+    /// as [`Timer::set_interval`](crate::Timer::set_interval); the timer is left as it was.
     ///
     /// # Examples
     ///
@@ -418,6 +422,7 @@ impl TimerHandle {
     /// ```
     pub fn set_interval(&self, interval: Duration) -> Result<(), Error> {
         let interval_us = crate::builder::interval_micros(interval)?;
+        crate::jitter::Jitter::check(self.shared.jitter_max_us, interval, interval_us)?;
         let mut slot = self.shared.lock();
         slot.interval_us = Some(interval_us);
         // The timer's next due time may move earlier; only the timer can tell.
@@ -570,4 +575,4 @@ pub(crate) fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
 }
 
 #[cfg(all(test, kadenz_loom))]
-mod loom_check;
+pub(crate) mod loom_check;

@@ -57,7 +57,9 @@ mod config;
 mod error;
 pub mod guide;
 mod handle;
+mod histogram;
 mod human_duration;
+mod jitter;
 mod label;
 pub mod policy;
 #[cfg(feature = "precise")]
@@ -75,6 +77,7 @@ pub use builder::TimerBuilder;
 pub use config::TimerConfig;
 pub use error::Error;
 pub use handle::TimerHandle;
+pub use histogram::DriftHistogram;
 pub use human_duration::HumanDuration;
 pub use set::{Next, SetHandle, TimerSet};
 pub use stats::Stats;

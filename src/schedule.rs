@@ -205,6 +205,23 @@ impl Schedule {
     }
 }
 
+impl Schedule {
+    /// Delivers the tick due at `due` that fires `offset` later (its jitter), received at
+    /// `now`: the schedule and the policy see it as fired on its due time plus its
+    /// lateness, and the tick reports the instant it was meant to fire. A timer's and a
+    /// set entry's jittered ticks, both.
+    pub(crate) fn deliver_jittered(
+        &mut self,
+        policy: &dyn MissedTickPolicy,
+        due: Instant,
+        offset: Duration,
+        now: Instant,
+    ) -> Tick {
+        let now = now.checked_sub(offset).unwrap_or(now).max(due);
+        self.deliver(policy, due, now).shifted(offset)
+    }
+}
+
 /// The due times on the interval's rhythm after `scheduled` that had come by `now` and
 /// that the policy's answer `next` jumps over: `scheduled + k·interval` for `k >= 1`, at
 /// or before `now` and before `next`.

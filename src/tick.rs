@@ -45,7 +45,12 @@ impl Tick {
         }
     }
 
-    #[cfg(feature = "tracing")]
+    /// The same tick, meant to fire `offset` later (its jitter): the drift stays.
+    pub(crate) fn shifted(mut self, offset: Duration) -> Self {
+        self.scheduled = self.scheduled.checked_add(offset).unwrap_or(self.scheduled);
+        self
+    }
+
     pub(crate) fn drift_us(&self) -> u64 {
         self.drift_us
     }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::handle::Owner;
+use crate::histogram::DriftHistogram;
+use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
@@ -23,7 +25,7 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// started. Each [`Tick`] says when it was due and how late it fired (its
 /// [drift](Tick::drift)). When ticks are missed because the receiver was busy, the
 /// timer's [`MissedTickPolicy`] decides when the next one is due; see the
-/// [`policy`](crate::policy) module for the three built-in policies.
+/// [`policy`](crate::policy) module for the built-in policies.
 ///
 /// Receive ticks with [`tick`](Self::tick), [`poll_tick`](Self::poll_tick) or as a
 /// [`Stream`](futures_core::Stream).
@@ -120,6 +122,10 @@ struct Extras {
     /// The OS timer of a precise timer.
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
+    /// The offsets of `TimerBuilder::jitter`.
+    jitter: Option<Jitter>,
+    /// The drifts of `TimerBuilder::record_drift`.
+    histogram: Option<DriftHistogram>,
 }
 
 impl Timer {
@@ -510,8 +516,31 @@ impl Timer {
     /// # }
     /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        self.poll::<false>(cx)
+    }
+
+    /// The poll of a timer that does more per tick (jitter, a drift histogram): out of
+    /// line, so that the tick path of the others is the one they have without these.
+    #[inline(never)]
+    fn poll_per_tick_extras(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        self.poll::<true>(cx)
+    }
+
+    /// `poll_tick`, for a timer with per-tick extras (`EXTRAS`: jitter, a drift
+    /// histogram) or for one that, as it finds in its extras, has none.
+    #[inline(always)]
+    fn poll<const EXTRAS: bool>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
-            self.sync();
+            // `sync`, and the turn to the other poll, behind the one branch on the extras
+            // pointer that a timer without extras takes.
+            if let Some(extras) = self.extras.as_deref_mut() {
+                if !EXTRAS && (extras.jitter.is_some() || extras.histogram.is_some()) {
+                    return self.poll_per_tick_extras(cx);
+                }
+                if let Some(owner) = &mut extras.owner {
+                    owner.sync(&mut self.schedule);
+                }
+            }
             // The wheel already waits for this very tick, for this task: its word is
             // enough, and neither the clock nor the due time is read (most of a waiting
             // poll's cost). So once a poll has left the timer waiting on the wheel, the
@@ -544,6 +573,18 @@ impl Timer {
                 Due::Never => continue,
                 Due::At(scheduled) => scheduled,
             };
+            // With jitter, the tick fires `offset` after its due time.
+            let (due, offset) = if EXTRAS {
+                let offset = self.jitter_offset();
+                (scheduled, offset)
+            } else {
+                (scheduled, Duration::ZERO)
+            };
+            let scheduled = if EXTRAS {
+                due.checked_add(offset).unwrap_or(due)
+            } else {
+                due
+            };
 
             let mut now = Instant::now();
             if now < scheduled {
@@ -562,17 +603,86 @@ impl Timer {
                 // budget here, or a long burst would never yield.
                 ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
             }
-            if let Some(extras) = self.extras.as_deref() {
+            if let Some(extras) = self.extras.as_deref_mut() {
                 return Poll::Ready(Some(deliver_with_extras(
                     &mut self.schedule,
                     &*self.policy,
                     extras,
-                    scheduled,
+                    due,
+                    offset,
                     now,
                 )));
             }
             return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
         }
+    }
+
+    /// The jitter of the pending tick (zero without jitter or without a pending tick).
+    fn jitter_offset(&self) -> Duration {
+        self.offset_in(&self.schedule)
+    }
+
+    /// The jitter of the pending tick of `schedule`, this timer's or a view of it.
+    fn offset_in(&self, schedule: &Schedule) -> Duration {
+        let jitter = self.extras.as_deref().and_then(|extras| extras.jitter);
+        match (jitter, schedule.state) {
+            (Some(jitter), State::Running { next_us, .. }) => {
+                Duration::from_micros(jitter.offset_us(next_us))
+            }
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// When the pending tick of `view` fires: its due time plus its jitter.
+    fn fires_at(&self, view: &Schedule) -> Due {
+        match view.due() {
+            Due::At(due) => Due::At(due.checked_add(self.offset_in(view)).unwrap_or(due)),
+            other => other,
+        }
+    }
+
+    /// Gives the timer the jitter of its builder.
+    pub(crate) fn set_jitter(&mut self, jitter: Jitter) {
+        self.extras.get_or_insert_with(Box::default).jitter = Some(jitter);
+    }
+
+    /// Makes the timer keep a histogram of its ticks' drifts.
+    pub(crate) fn record_drift(&mut self) {
+        self.extras.get_or_insert_with(Box::default).histogram = Some(DriftHistogram::new());
+    }
+
+    /// The histogram of the drifts of the ticks delivered so far, if the timer was built
+    /// with [`record_drift(true)`](TimerBuilder::record_drift): quantiles such as p50 and
+    /// p99, next to the largest drift of [`stats`](Self::stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::Timer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timer = Timer::builder(Duration::from_millis(10)).record_drift(true).build().unwrap();
+    /// for _ in 0..100 {
+    ///     timer.tick().await;
+    /// }
+    /// let drifts = timer.drift_histogram().unwrap();
+    /// println!("p50 {:?}, p99 {:?}, max {:?}", drifts.p50(), drifts.p99(), drifts.max());
+    /// assert_eq!(drifts.count(), timer.stats().delivered());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn drift_histogram(&self) -> Option<&DriftHistogram> {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.histogram.as_ref())
+    }
+
+    fn has_jitter(&self) -> bool {
+        self.extras
+            .as_deref()
+            .is_some_and(|extras| extras.jitter.is_some())
     }
 
     /// Waits for `scheduled` (tokio's clock reads `now`): `Ready` when the wheel says it
@@ -604,17 +714,29 @@ impl Timer {
     /// Lets the handles wake the task of a poll that returns `Pending` (the wheel wakes
     /// it anyway at the due time, if there is one); `false` if a command arrived
     /// meanwhile (poll again).
+    #[inline]
     fn register(&mut self, cx: &Context<'_>) -> bool {
+        if !matches!(self.extras.as_deref(), Some(Extras { owner: Some(_), .. })) {
+            return true;
+        }
+        self.register_with_handles(cx)
+    }
+
+    /// [`register`](Self::register) for a timer with handles: out of line, so that the
+    /// others' poll inlines the one check above, as before jitter came.
+    #[inline(never)]
+    fn register_with_handles(&mut self, cx: &Context<'_>) -> bool {
+        // When the wheel wakes the task: a jittered tick's offset included (a handle
+        // compares its command's due time, which is no later than the instant that
+        // command's tick fires, so it never misses a wake-up).
+        let armed = match self.fires_at(&self.schedule) {
+            Due::At(due) => Some(due),
+            Due::NotStarted | Due::Stopped | Due::Never => None,
+        };
         match self.extras.as_deref_mut() {
             Some(Extras {
                 owner: Some(owner), ..
-            }) => {
-                let armed = match self.schedule.due() {
-                    Due::At(due) => Some(due),
-                    Due::NotStarted | Due::Stopped | Due::Never => None,
-                };
-                owner.register(cx.waker(), armed)
-            }
+            }) => owner.register(cx.waker(), armed),
             _ => true,
         }
     }
@@ -648,7 +770,8 @@ impl Timer {
         // the clock: the watchdog's reset then poll. A due time that may have come already
         // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
         // and delivers it at once.
-        let wheel = self.takes_the_wheels_word();
+        // A precise or jittered timer waits for another instant than the due time.
+        let wheel = self.takes_the_wheels_word() && !self.has_jitter();
         if let (Start::After { .. }, Due::At(due), Some((_, sleep)), true) =
             (start, self.schedule.due(), &mut self.sleep, wheel)
         {
@@ -898,7 +1021,9 @@ impl Timer {
     ///
     /// [`Error::IntervalTooShort`](crate::Error::IntervalTooShort) or
     /// [`Error::IntervalTooLong`](crate::Error::IntervalTooLong), as
-    /// [`TimerBuilder::build`]; the timer is left as it was.
+    /// [`TimerBuilder::build`], and [`Error::JitterTooLong`](crate::Error::JitterTooLong)
+    /// for an interval shorter than the timer's [jitter](TimerBuilder::jitter); the timer
+    /// is left as it was.
     ///
     /// # Examples
     ///
@@ -920,6 +1045,9 @@ impl Timer {
     /// ```
     pub fn set_interval(&mut self, interval: Duration) -> Result<(), crate::Error> {
         let interval_us = crate::builder::interval_micros(interval)?;
+        if let Some(jitter) = self.extras.as_deref().and_then(|extras| extras.jitter) {
+            Jitter::check(jitter.max_us, interval, interval_us)?;
+        }
         self.sync();
         self.schedule.set_interval(interval_us);
         self.publish();
@@ -1084,11 +1212,17 @@ impl Timer {
         let label = &extras.label;
         extras
             .owner
-            .get_or_insert_with(|| Owner::new(&self.schedule, label.clone()))
+            .get_or_insert_with(|| {
+                let jitter_max_us = extras.jitter.map_or(0, |jitter| jitter.max_us);
+                Owner::new(&self.schedule, label.clone(), jitter_max_us)
+            })
             .handle()
     }
 
-    /// The timer's counters: ticks delivered, due times skipped, the largest drift.
+    /// The timer's counters: ticks delivered, due times skipped, the largest drift. For
+    /// the distribution of the drifts (p50, p99), build the timer with
+    /// [`record_drift(true)`](TimerBuilder::record_drift) and read
+    /// [`drift_histogram`](Self::drift_histogram).
     ///
     /// # Examples
     ///
@@ -1229,27 +1363,28 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn deadline(&self) -> Option<Instant> {
-        self.view().due().at()
+        self.fires_at(&self.view()).at()
     }
 }
 
-/// Delivers the tick due at `scheduled` for a timer with extras: tells its handles, and
-/// reports it (feature `tracing`) if it is worth it. Out of line, so that the tick path
-/// of the timers without extras is the one they have without handles and events.
+/// Delivers the tick due at `due` that fires `offset` later (its jitter), received at
+/// `now`, for a timer with extras: records its drift if the timer keeps a histogram, tells
+/// its handles, and reports it (feature `tracing`) if it is worth it. Out of line, so that
+/// the tick path of the timers without extras is the one they have without any of these.
 #[inline(never)]
 fn deliver_with_extras(
     schedule: &mut Schedule,
     policy: &dyn MissedTickPolicy,
-    extras: &Extras,
-    scheduled: Instant,
+    extras: &mut Extras,
+    due: Instant,
+    offset: Duration,
     now: Instant,
 ) -> Tick {
-    let owner = extras.owner.as_ref();
     // A policy that panics leaves the schedule stopped: the handles must say so too.
-    let on_panic = owner.map(PublishStopOnUnwind);
+    let on_panic = extras.owner.as_ref().map(PublishStopOnUnwind);
     #[cfg(feature = "tracing")]
     let before = *schedule;
-    let tick = schedule.deliver(policy, scheduled, now);
+    let tick = schedule.deliver_jittered(policy, due, offset, now);
     std::mem::forget(on_panic);
     #[cfg(feature = "tracing")]
     if let Label {
@@ -1266,7 +1401,10 @@ fn deliver_with_extras(
             *schedule = after;
         }
     }
-    if let Some(owner) = owner {
+    if let Some(histogram) = &mut extras.histogram {
+        histogram.record(tick.drift_us());
+    }
+    if let Some(owner) = &extras.owner {
         owner.publish(schedule);
     }
     tick
@@ -1319,7 +1457,7 @@ impl fmt::Debug for Timer {
         }
         out.field("interval", &Duration::from_micros(view.interval_us))
             .field("policy", &self.policy);
-        match view.due() {
+        match self.fires_at(&view) {
             Due::NotStarted => out.field("state", &format_args!("not started")),
             Due::Stopped => out.field("state", &format_args!("stopped")),
             Due::Never => out

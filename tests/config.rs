@@ -534,6 +534,32 @@ fn a_configured_builder_is_a_builder() {
     );
 }
 
+/// Jitter, its seed and the drift histogram reach the timer; a jitter longer than the
+/// interval is refused by `builder()`.
+#[tokio::test(start_paused = true)]
+async fn jitter_and_record_drift_reach_the_timer() {
+    let start = Instant::now();
+    let mut config = TimerConfig::new(ms(1_000));
+    config.jitter = Some(ms(100));
+    config.jitter_seed = Some(7);
+    config.record_drift = true;
+    let timer = config.build().unwrap();
+    // Seed 7's first offset (tests/jitter.rs): 63,437 µs.
+    assert_eq!(
+        timer.deadline(),
+        Some(start + ms(1_000) + Duration::from_micros(63_437))
+    );
+    assert!(timer.drift_histogram().is_some());
+    config.jitter = Some(ms(1_001));
+    assert_eq!(
+        config.builder().unwrap_err(),
+        Error::JitterTooLong {
+            jitter: ms(1_001),
+            interval: ms(1_000)
+        }
+    );
+}
+
 /// The name reaches the timer; a lateness threshold needs the `tracing` feature.
 #[tokio::test(start_paused = true)]
 async fn name_and_warn_if_late_reach_the_timer() {
@@ -799,13 +825,14 @@ policy = 5"#,
         config.policy = SkipMissedAndDrift::new(ms(5)).into();
         assert_eq!(
             serde_json::to_string(&config).unwrap(),
-            r#"{"interval":"1500ms","policy":"skip-missed-and-drift:5ms","start_delay":"0s","tick_at_start":false,"precise":false}"#
+            r#"{"interval":"1500ms","policy":"skip-missed-and-drift:5ms","start_delay":"0s","tick_at_start":false,"precise":false,"record_drift":false}"#
         );
         config.align_to_wall_clock = Some(Duration::from_secs(60));
         assert_eq!(
             toml::to_string(&config).unwrap(),
             "interval = \"1500ms\"\npolicy = \"skip-missed-and-drift:5ms\"\nstart_delay = \"0s\"\n\
-             tick_at_start = false\nalign_to_wall_clock = \"1min\"\nprecise = false\n"
+             tick_at_start = false\nalign_to_wall_clock = \"1min\"\nprecise = false\n\
+             record_drift = false\n"
         );
     }
 
@@ -823,10 +850,16 @@ policy = 5"#,
             prop::option::of("[a-z0-9 _\\-\"']{0,12}"),
             prop::option::of(duration())
                 .prop_map(|late| late.filter(|_| cfg!(feature = "tracing"))),
+            (
+                prop::option::of(duration()),
+                prop::option::of(any::<u64>()),
+                any::<bool>(),
+            ),
         )
             .prop_map(
-                |(interval, policy, delay, tick_at_start, align, precise, name, late)| {
+                |(interval, policy, delay, tick_at_start, align, precise, name, late, jitter)| {
                     let mut config = TimerConfig::new(interval);
+                    (config.jitter, config.jitter_seed, config.record_drift) = jitter;
                     config.policy = policy;
                     config.start_delay = delay;
                     config.tick_at_start = tick_at_start;

@@ -9,7 +9,7 @@ mod common;
 
 #[cfg(feature = "precise")]
 use common::model::run_timer;
-use common::model::{run, Op, Policy, Start};
+use common::model::{run, run_jittered, Op, Policy, Start};
 use common::strategies::{control, interval, policy, start};
 use proptest::prelude::*;
 
@@ -40,6 +40,23 @@ proptest! {
         ops in prop::collection::vec(op(), 1..80),
     ) {
         if let Err(difference) = run(interval, policy, start, &ops) {
+            return Err(TestCaseError::fail(difference));
+        }
+    }
+
+    /// With jitter: each tick fires at its due time plus its offset, and the schedule
+    /// goes on as without it.
+    #[test]
+    fn jittered_timer_matches_the_model(
+        interval in interval(),
+        policy in policy(),
+        start in start(),
+        max_per_mille in 0..=1_000u64,
+        seed in any::<u64>(),
+        ops in prop::collection::vec(op(), 1..80),
+    ) {
+        let max = interval * max_per_mille / 1_000;
+        if let Err(difference) = run_jittered(interval, policy, start, (max, seed), &ops) {
             return Err(TestCaseError::fail(difference));
         }
     }

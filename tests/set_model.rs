@@ -26,6 +26,9 @@ fn op() -> impl Strategy<Value = SetOp> {
         2 => (key(), interval(), policy(), start()).prop_map(|(k, i, p, s)| SetOp::Insert(k, i, p, s)),
         1 => key().prop_map(SetOp::Remove),
         4 => (key(), control()).prop_map(|(k, c)| SetOp::Control(k, c)),
+        1 => (key(), interval(), policy(), start(), 0..=1_000u64, any::<u64>()).prop_map(
+            |(k, i, p, s, per_mille, seed)| SetOp::InsertJittered(k, i, p, s, (i * per_mille / 1_000, seed))
+        ),
         2 => (key(), control()).prop_map(|(k, c)| SetOp::HandleControl(k, c)),
     ]
 }

@@ -33,8 +33,16 @@ fuzz_target!(|data: &[u8]| {
             4 => SetOp::Stream,
             5 => SetOp::PollOnce,
             6 => {
-                let key = bytes.u8() % 8;
-                SetOp::Insert(key, bytes.interval(), bytes.policy(), bytes.start())
+                // The key's high bit adds a jitter of up to half the interval, seeded by
+                // the byte: the corpus keeps its meaning but for that.
+                let byte = bytes.u8();
+                let (key, interval) = (byte % 8, bytes.interval());
+                let (policy, start) = (bytes.policy(), bytes.start());
+                if byte >= 0x80 {
+                    SetOp::InsertJittered(key, interval, policy, start, (interval / 2, u64::from(byte)))
+                } else {
+                    SetOp::Insert(key, interval, policy, start)
+                }
             }
             7 => SetOp::Remove(bytes.u8() % 8),
             _ => {

@@ -1,7 +1,7 @@
 //! Drives a `Timer` with an operation sequence decoded from the fuzzer's bytes, and checks
 //! every tick (with its missed and skipped counts), the clock, the deadline, `is_running`,
 //! the interval and the stats, by the timer and by a handle, against the reference model that
-//! the proptest in `tests/model.rs` uses. See CONTRIBUTING.md for how to run it.
+//! the proptest in `tests/model.rs` uses; then the same operations with jitter. See CONTRIBUTING.md for how to run it.
 #![no_main]
 
 #[path = "../../tests/common/model.rs"]
@@ -13,7 +13,7 @@ mod bytes;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use model::{run, Op};
+use model::{run, run_jittered, Op};
 
 /// The most operations one input runs: enough for long schedules, few enough to keep
 /// executions fast.
@@ -40,5 +40,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Err(difference) = run(interval, policy, start, &ops) {
         panic!("{difference}");
+    }
+    // The same operations with jitter, its bound and seed taken from the input as a whole
+    // (no byte is read for them, so the corpus keeps its meaning).
+    let fold = data
+        .iter()
+        .fold(0u64, |acc, &b| acc.rotate_left(5) ^ u64::from(b));
+    let max = interval * (fold % 1_001) / 1_000;
+    if let Err(difference) = run_jittered(interval, policy, start, (max, fold), &ops) {
+        panic!("jittered by up to {max} µs, seed {fold}: {difference}");
     }
 });

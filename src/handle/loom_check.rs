@@ -37,23 +37,25 @@ const NEW_INTERVAL: Duration = Duration::from_secs(2);
 const SHORTER_INTERVAL: Duration = Duration::from_millis(500);
 
 /// How many times the task may be polled: the first poll, and re-polls after wake-ups.
-const MAX_POLLS: usize = 3;
+/// (The set handle's check, `set/handle/loom_check.rs`, shares this and the helpers
+/// below.)
+pub(crate) const MAX_POLLS: usize = 3;
 
 /// The instants the models use, made before the model: a run never reads the clock on a
 /// path that decides anything (`reset` does read it, but `now + 1 s` is always before
 /// `deadline` and `later`).
 #[derive(Clone, Copy)]
-struct Times {
+pub(crate) struct Times {
     /// The deadline the task first waits for.
-    deadline: Instant,
+    pub(crate) deadline: Instant,
     /// Before `deadline`: a reset to it needs a wake-up.
-    earlier: Instant,
+    pub(crate) earlier: Instant,
     /// After `deadline`: a reset to it needs none.
-    later: Instant,
+    pub(crate) later: Instant,
 }
 
 impl Times {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let now = Instant::now();
         Times {
             deadline: now + Duration::from_secs(3_600),
@@ -65,7 +67,7 @@ impl Times {
 
 /// The timer's task: counts its wake-ups.
 #[derive(Default)]
-struct Task {
+pub(crate) struct Task {
     wakes: AtomicUsize,
 }
 
@@ -80,7 +82,7 @@ impl Wake for Task {
 }
 
 impl Task {
-    fn wakes(&self) -> usize {
+    pub(crate) fn wakes(&self) -> usize {
         self.wakes.load(SeqCst)
     }
 }
@@ -111,7 +113,7 @@ impl Timer {
     fn new(start: Start) -> (Self, TimerHandle) {
         let mut schedule = Schedule::new(micros(INTERVAL));
         schedule.start(start);
-        let owner = Owner::new(&schedule, crate::label::Label::default());
+        let owner = Owner::new(&schedule, crate::label::Label::default(), 0);
         let handle = owner.handle();
         let task = std::sync::Arc::new(Task::default());
         let waker = Waker::from(task.clone());
@@ -226,7 +228,7 @@ fn due_at(schedule: &Schedule) -> Option<Instant> {
 
 /// Explores the interleavings of `f`, with at most `preemptions` preemptions per
 /// interleaving unless `LOOM_MAX_PREEMPTIONS` says otherwise (`None`: all of them).
-fn model<F>(preemptions: Option<usize>, f: F)
+pub(crate) fn model<F>(preemptions: Option<usize>, f: F)
 where
     F: Fn() + Sync + Send + 'static,
 {

@@ -58,6 +58,12 @@ impl Entry {
         self.phase
     }
 
+    /// Microseconds from the origin to the pending tick: its place on the time line, for
+    /// its jitter.
+    pub(super) fn next_us(&self) -> u64 {
+        self.next_us
+    }
+
     pub(super) fn interval_us(&self) -> u64 {
         self.interval_us
     }
@@ -124,6 +130,14 @@ impl Entry {
         let due = i64::try_from(i128::from(self.origin_ns) + next_ns).ok()?;
         Some(due as u64 ^ FLIP)
     }
+}
+
+/// A due time from [`Entry::due`], `offset_us` later (saturating at the end of the
+/// encoding).
+pub(super) fn due_after(due: u64, offset_us: u64) -> u64 {
+    let ns = (due ^ FLIP) as i64;
+    let offset_ns = i64::try_from(u128::from(offset_us) * 1_000).unwrap_or(i64::MAX);
+    ns.saturating_add(offset_ns) as u64 ^ FLIP
 }
 
 /// The instant of a due time from [`Entry::due`].

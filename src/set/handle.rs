@@ -471,8 +471,10 @@ impl<K> SetHandle<K> {
         Ok(self.command(key, || Command::SetInterval(interval_us)))
     }
 
-    /// How many commands, from all the handles of the set, the set applied to a key that
-    /// was not in it (and so ignored), as far as it has applied them.
+    /// How many commands, from all the handles of the set, the set ignored as far as it
+    /// has applied them: those for a key that was not in it, and new intervals shorter
+    /// than the entry's [jitter](crate::TimerBuilder::jitter) (which the set's own
+    /// `set_interval` refuses with [`Error::JitterTooLong`]).
     ///
     /// # Examples
     ///

@@ -32,10 +32,10 @@ use hashbrown::HashTable;
 use tokio::time::Instant;
 
 use crate::label::Relative;
-use crate::schedule::{saturating_micros, Schedule, Start};
+use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
-use entry::{due_instant, Entry, Phase};
+use entry::{due_after, due_instant, Entry, Phase};
 use heap::Item;
 use policies::Policies;
 use queue::Queue;
@@ -104,7 +104,8 @@ pub use handle::SetHandle;
 /// tick). To keep entries at 32 bytes, it does not keep its wall clock (there is no
 /// `realign` per entry: insert the entry again) nor its [name](TimerBuilder::name) (its
 /// key names it), and the counters of [`Timer::stats`](crate::Timer::stats) are kept for
-/// the whole set ([`stats`](Self::stats)). Entries report no `tracing` events: a builder
+/// the whole set ([`stats`](Self::stats)); per entry only if asked
+/// ([`record_entry_stats`](Self::record_entry_stats), 24 bytes more per slot). Entries report no `tracing` events: a builder
 /// with a lateness threshold (`warn_if_late`, feature `tracing`) is refused with
 /// [`Error::ConflictingOptions`]. Entries have no [`TimerHandle`](crate::TimerHandle) of
 /// their own: the set hands out one [`SetHandle`] for all of them
@@ -186,6 +187,13 @@ pub struct TimerSet<K> {
     precise: Option<crate::precise::Precise>,
     /// The set's side of its handles, once one was made: a null pointer until then.
     handles: Option<Box<handle::Owner<K>>>,
+    /// The drifts of `record_drift`.
+    histogram: Option<crate::DriftHistogram>,
+    /// Each slot's counters, with `record_entry_stats`: by slot index.
+    entry_stats: Option<Vec<Stats>>,
+    /// An entry with jitter was inserted (since the last `clear`): due times then look
+    /// up their entry's jitter.
+    jittered: bool,
 }
 
 enum Slot<K> {
@@ -229,6 +237,19 @@ fn shed_slots<K>(
     list.shrink_to(bound);
 }
 
+/// [`TimerSet::due_of`], for borrows of the set's fields apart.
+#[inline]
+fn fires_at(jittered: bool, policies: &Policies, entry: &Entry) -> Option<u64> {
+    let due = entry.due()?;
+    if !jittered {
+        return Some(due);
+    }
+    match policies.jitter(entry.policy) {
+        Some(jitter) => Some(due_after(due, jitter.offset_us(entry.next_us()))),
+        None => Some(due),
+    }
+}
+
 /// Items left behind by changes that one poll drops before it yields (about 50 µs).
 const STALE_PER_POLL: usize = 4096;
 
@@ -261,6 +282,9 @@ impl<K> Default for TimerSet<K> {
             #[cfg(feature = "precise")]
             precise: None,
             handles: None,
+            histogram: None,
+            entry_stats: None,
+            jittered: false,
         }
     }
 }
@@ -300,6 +324,85 @@ impl<K> TimerSet<K> {
         set.slots.reserve_exact(capacity);
         set.index = HashTable::with_capacity(capacity);
         set
+    }
+
+    /// Makes the set keep one [`DriftHistogram`](crate::DriftHistogram) of the drifts of
+    /// every tick it delivers, whichever entry's (default: `false`); read it with
+    /// [`drift_histogram`](Self::drift_histogram). About 4 KiB for the whole set, and a
+    /// few instructions per tick; a set without it pays one branch per tick.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new().record_drift(true);
+    /// timers.insert("a", Timer::builder(Duration::from_millis(10))).unwrap();
+    /// timers.insert("b", Timer::builder(Duration::from_millis(15))).unwrap();
+    /// tokio::time::advance(Duration::from_millis(17)).await;
+    /// for _ in 0..2 {
+    ///     timers.next().await; // a at 10 ms, b at 15 ms: 7 and 2 ms late
+    /// }
+    /// let drifts = timers.drift_histogram().unwrap();
+    /// assert_eq!((drifts.count(), drifts.max()), (2, Duration::from_millis(7)));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn record_drift(mut self, record: bool) -> Self {
+        self.histogram = record.then(crate::DriftHistogram::new);
+        self
+    }
+
+    /// Makes the set keep the counters of [`Stats`] for each entry (default: `false`):
+    /// ticks delivered, due times skipped and the largest drift, read with
+    /// [`entry_stats`](Self::entry_stats), for a watchdog that reports which device trips
+    /// most. 24 bytes per slot of the set (an entry is 32 bytes without them, plus its key
+    /// and the index: see [`memory`](Self::memory)), and a few instructions per tick. An
+    /// entry's counters start at zero when it is inserted (or replaced) and go with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut watchdogs = TimerSet::new().record_entry_stats(true);
+    /// watchdogs.insert("plc-1", Timer::timeout_builder(Duration::from_millis(10))).unwrap();
+    /// watchdogs.insert("plc-2", Timer::timeout_builder(Duration::from_millis(25))).unwrap();
+    /// for _ in 0..3 {
+    ///     watchdogs.next().await; // plc-1 at 10 and 20 ms, plc-2 at 25 ms
+    /// }
+    /// assert_eq!(watchdogs.entry_stats("plc-1").unwrap().delivered(), 2);
+    /// assert_eq!(watchdogs.entry_stats("plc-2").unwrap().delivered(), 1);
+    /// assert_eq!(watchdogs.entry_stats("plc-9"), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn record_entry_stats(mut self, record: bool) -> Self {
+        self.entry_stats = record.then(|| vec![Stats::default(); self.slots.len()]);
+        self
+    }
+
+    /// The histogram of the drifts of the ticks the set delivered, if it was made with
+    /// [`record_drift(true)`](Self::record_drift); next to the counters of
+    /// [`stats`](Self::stats).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kadenz::TimerSet;
+    ///
+    /// assert!(TimerSet::<u32>::new().drift_histogram().is_none());
+    /// assert_eq!(TimerSet::<u32>::new().record_drift(true).drift_histogram().unwrap().count(), 0);
+    /// ```
+    #[must_use]
+    pub fn drift_histogram(&self) -> Option<&crate::DriftHistogram> {
+        self.histogram.as_ref()
     }
 
     /// Makes the set precise, as [`TimerBuilder::precise`] makes a timer: its one
@@ -393,7 +496,9 @@ impl<K> TimerSet<K> {
 
     /// What the set has delivered so far, over all its entries: ticks, skipped due times,
     /// the largest drift. (Entries keep no counters of their own, to stay small; count a
-    /// key's ticks from [`next`](Self::next) if you need them.)
+    /// key's ticks from [`next`](Self::next) if you need them.) For the distribution of
+    /// the drifts (p50, p99), make the set with [`record_drift(true)`](Self::record_drift)
+    /// and read [`drift_histogram`](Self::drift_histogram).
     ///
     /// # Examples
     ///
@@ -444,6 +549,9 @@ impl<K> TimerSet<K> {
             owner.min_interval_us = u64::MAX;
         }
         self.slots.clear();
+        if let Some(stats) = &mut self.entry_stats {
+            stats.clear();
+        }
         self.free = NONE;
         self.index.clear();
         self.queue.clear();
@@ -452,6 +560,7 @@ impl<K> TimerSet<K> {
         self.unstarted.clear();
         self.held.clear();
         self.policies.clear();
+        self.jittered = false;
     }
 
     /// The keys of the set, in no particular order.
@@ -498,6 +607,10 @@ impl<K> TimerSet<K> {
     #[must_use]
     pub fn memory(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Slot<K>>()
+            + self
+                .entry_stats
+                .as_ref()
+                .map_or(0, |stats| stats.capacity() * std::mem::size_of::<Stats>())
             // A slab index and a control byte for each bucket of the hash table.
             + self.index.capacity() * 8 / 7 * (std::mem::size_of::<u32>() + 1)
             + self.queue.capacity_bytes()
@@ -509,6 +622,13 @@ impl<K> TimerSet<K> {
             Some(Slot::Occupied { entry, .. }) => Some(entry),
             _ => None,
         }
+    }
+
+    /// When the pending tick of `entry` fires: its due time, plus its jitter if it has
+    /// one (one branch for a set without jittered entries). The queue's order.
+    #[inline]
+    fn due_of(&self, entry: &Entry) -> Option<u64> {
+        fires_at(self.jittered, &self.policies, entry)
     }
 
     /// The earliest due time of all entries, for `Debug` (`&self`): the top of the
@@ -528,7 +648,7 @@ impl<K> TimerSet<K> {
         self.slots
             .iter()
             .filter_map(|slot| match slot {
-                Slot::Occupied { entry, .. } => entry.due(),
+                Slot::Occupied { entry, .. } => self.due_of(entry),
                 Slot::Vacant { .. } => None,
             })
             .min()
@@ -538,7 +658,7 @@ impl<K> TimerSet<K> {
     /// or the entry is held back).
     fn is_current(&self, item: Item) -> bool {
         self.entry(item.slot)
-            .is_some_and(|entry| !entry.held && entry.due() == Some(item.due))
+            .is_some_and(|entry| !entry.held && self.due_of(entry) == Some(item.due))
     }
 
     /// After the entry in `slot` changed, from due time `before`: counts it, queues its
@@ -549,7 +669,7 @@ impl<K> TimerSet<K> {
             Some(Slot::Occupied { entry, .. }) => std::mem::take(&mut entry.held),
             _ => false,
         };
-        let after = self.entry(slot).and_then(Entry::due);
+        let after = self.entry(slot).and_then(|entry| self.due_of(entry));
         self.due_entries =
             self.due_entries + usize::from(after.is_some()) - usize::from(before.is_some());
         let Some(due) = after else {
@@ -585,16 +705,19 @@ impl<K> TimerSet<K> {
         if self.queue.len() <= self.due_entries + self.slots.len() + 1024 {
             return;
         }
+        let (jittered, policies) = (self.jittered, &self.policies);
         let items = self
             .slots
             .iter()
             .enumerate()
             .filter_map(|(slot, s)| match s {
-                Slot::Occupied { entry, .. } if !entry.held => entry.due().map(|due| Item {
-                    due,
-                    // Slots are counted in `u32`.
-                    slot: slot as u32,
-                }),
+                Slot::Occupied { entry, .. } if !entry.held => {
+                    fires_at(jittered, policies, entry).map(|due| Item {
+                        due,
+                        // Slots are counted in `u32`.
+                        slot: slot as u32,
+                    })
+                }
                 Slot::Occupied { .. } => None,
                 Slot::Vacant { .. } => None,
             });
@@ -619,7 +742,7 @@ impl<K> TimerSet<K> {
         for slot in std::mem::take(&mut self.held) {
             if let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) {
                 if std::mem::take(&mut entry.held) {
-                    if let Some(due) = entry.due() {
+                    if let Some(due) = fires_at(self.jittered, &self.policies, entry) {
                         self.queue.push(Item { due, slot });
                     }
                 }
@@ -737,6 +860,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet entry (entries report no events)",
             });
         }
+        if plan.record_drift {
+            return Err(Error::ConflictingOptions {
+                option: "record_drift(true) on an entry",
+                conflicts_with: "a TimerSet (the set keeps one histogram: TimerSet::record_drift)",
+            });
+        }
         #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {
@@ -755,7 +884,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if let Some(owner) = &mut self.handles {
             owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
         }
-        let policy = self.policies.add(plan.policy, plan.builtin);
+        let policy = self.policies.add(plan.policy, plan.builtin, plan.jitter);
+        self.jittered |= plan.jitter.is_some();
         let mut entry = Entry::new(plan.interval_us, policy);
         let placed = match plan.start {
             Some(start) => {
@@ -771,14 +901,18 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         };
         let (slot, before) = match existing {
             Some(slot) => {
-                let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] else {
+                let Slot::Occupied { entry: old, .. } = &self.slots[slot as usize] else {
                     unreachable!("the index names occupied slots");
                 };
-                let before = old.due();
+                let old = *old;
+                // Before its policy (and jitter) go.
+                let before = self.due_of(&old);
                 self.policies.release(old.policy);
                 // So that `changed` lets a held entry go.
                 entry.held = old.held;
-                *old = entry;
+                if let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] {
+                    *old = entry;
+                }
                 (slot, before)
             }
             None => {
@@ -807,6 +941,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if plan.start.is_none() {
             self.unstarted.push(slot);
             self.shed_unstarted();
+        }
+        if let Some(stats) = &mut self.entry_stats {
+            // Slots are only ever added at the end, one at a time.
+            match stats.get_mut(slot as usize) {
+                Some(stats) => *stats = Stats::default(),
+                None => stats.resize(slot as usize + 1, Stats::default()),
+            }
         }
         self.changed(slot, before, placed);
         Ok(())
@@ -922,10 +1063,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             return false;
         };
         let epoch = self.epoch;
+        let before = match self.slots.get(slot as usize) {
+            Some(Slot::Occupied { entry, .. }) => self.due_of(entry),
+            _ => return false,
+        };
         let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) else {
             return false;
         };
-        let before = entry.due();
         let mut schedule = entry.load(epoch);
         change(&mut schedule);
         entry.store(&schedule, epoch);
@@ -967,8 +1111,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                     self.change(&key, placed, |s| s.start(start))
                 }
                 handle::Command::Stop => self.change(&key, Placed::Anywhere, Schedule::stop),
+                // Shorter than the entry's jitter: refused, and counted with the
+                // commands that found no entry.
                 handle::Command::SetInterval(interval_us) => {
-                    self.change_interval(&key, interval_us)
+                    self.check_jitter(&key, Duration::from_micros(interval_us), interval_us)
+                        .is_ok()
+                        && self.change_interval(&key, interval_us)
                 }
             };
             ignored += u64::from(!found);
@@ -1196,7 +1344,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// # Errors
     ///
     /// [`Error::IntervalTooShort`] or [`Error::IntervalTooLong`], as
-    /// [`TimerBuilder::build`]; the entry is left as it was.
+    /// [`TimerBuilder::build`], and [`Error::JitterTooLong`] for an interval shorter than
+    /// the entry's jitter; the entry is left as it was.
     ///
     /// # Examples
     ///
@@ -1222,7 +1371,28 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     {
         let interval_us = crate::builder::interval_micros(interval)?;
         self.sync_handles();
+        self.check_jitter(key, interval, interval_us)?;
         Ok(self.change_interval(key, interval_us))
+    }
+
+    /// Refuses an interval shorter than the jitter of the entry under `key`, as
+    /// [`Timer::set_interval`](crate::Timer::set_interval) does.
+    fn check_jitter<Q>(&self, key: &Q, interval: Duration, interval_us: u64) -> Result<(), Error>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if !self.jittered {
+            return Ok(());
+        }
+        let jitter = self
+            .find(key)
+            .and_then(|slot| self.entry(slot))
+            .and_then(|entry| self.policies.jitter(entry.policy));
+        match jitter {
+            Some(jitter) => crate::jitter::Jitter::check(jitter.max_us, interval, interval_us),
+            None => Ok(()),
+        }
     }
 
     /// Whether the entry under `key` is running (`false` if stopped, not started yet, or
@@ -1304,8 +1474,40 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let due = self.find(key).and_then(|slot| self.entry(slot))?.due()?;
+        let due = self.due_of(self.find(key).and_then(|slot| self.entry(slot))?)?;
         Some(due_instant(self.epoch, due))
+    }
+
+    /// The counters of the entry under `key` since it was inserted, if the set was made
+    /// with [`record_entry_stats(true)`](Self::record_entry_stats); `None` if it was not,
+    /// or if there is no entry under `key`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kadenz::{Timer, TimerSet};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let mut timers = TimerSet::new().record_entry_stats(true);
+    /// timers.insert(1, Timer::builder(Duration::from_millis(10)).skip_missed_ticks(true)).unwrap();
+    /// tokio::time::advance(Duration::from_millis(35)).await;
+    /// timers.next().await; // due at 10, received at 35: 20 and 30 skipped
+    /// let stats = timers.entry_stats(&1).unwrap();
+    /// assert_eq!((stats.delivered(), stats.skipped()), (1, 2));
+    /// assert_eq!(stats.max_drift(), Duration::from_millis(25));
+    /// assert_eq!(TimerSet::<u8>::new().entry_stats(&1), None);
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn entry_stats<Q>(&self, key: &Q) -> Option<Stats>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let slot = self.find(key)?;
+        self.entry_stats.as_ref()?.get(slot as usize).copied()
     }
 
     /// Waits for the next tick of any entry, and yields it with its key. Waits while the
@@ -1476,10 +1678,31 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         // stopped entry, not one that calls it again.
         entry.stop();
         self.due_entries -= 1;
-        let tick = schedule.deliver(self.policies.get(entry.policy), scheduled, now);
+        let jitter = if self.jittered {
+            self.policies.jitter(entry.policy)
+        } else {
+            None
+        };
+        let policy = self.policies.get(entry.policy);
+        let tick = match (jitter, schedule.due()) {
+            // `scheduled` is the due time plus the offset (the queue's order).
+            (Some(_), Due::At(due)) => {
+                let offset = scheduled.saturating_duration_since(due);
+                schedule.deliver_jittered(policy, due, offset, now)
+            }
+            _ => schedule.deliver(policy, scheduled, now),
+        };
         entry.store(&schedule, epoch);
         self.stats.merge(schedule.stats);
-        match entry.due() {
+        if let Some(histogram) = &mut self.histogram {
+            histogram.record(tick.drift_us());
+        }
+        if let Some(stats) = &mut self.entry_stats {
+            if let Some(stats) = stats.get_mut(slot as usize) {
+                stats.record(tick.drift_us(), tick.skipped());
+            }
+        }
+        match fires_at(self.jittered, &self.policies, entry) {
             // A policy that stands still or goes back would have this entry's ticks come
             // first for ever: it is held back until no other entry has a tick due.
             Some(due) if due <= top.due => {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::jitter::Jitter;
 use crate::policy::{BuiltinPolicy, MissedTickPolicy};
 
 #[derive(Debug, Default)]
@@ -22,6 +23,8 @@ struct Slot {
     policy: Box<dyn MissedTickPolicy>,
     users: usize,
     builtin: Option<BuiltinPolicy>,
+    /// The jitter of the entry that uses this slot: a jittered entry's slot is its own.
+    jitter: Option<Jitter>,
 }
 
 impl Policies {
@@ -30,7 +33,10 @@ impl Policies {
         &mut self,
         policy: Box<dyn MissedTickPolicy>,
         builtin: Option<BuiltinPolicy>,
+        jitter: Option<Jitter>,
     ) -> u32 {
+        // A jittered entry keeps its policy (and jitter) in a slot of its own.
+        let builtin = builtin.filter(|_| jitter.is_none());
         let last = match (self.last, builtin) {
             (Some((last, index)), Some(builtin)) if last == builtin => Some(index),
             _ => None,
@@ -47,6 +53,7 @@ impl Policies {
             policy,
             users: 1,
             builtin,
+            jitter,
         });
         let index = match self.free.pop() {
             Some(index) => {
@@ -93,6 +100,14 @@ impl Policies {
         }
     }
 
+    /// The jitter of the entries using the slot at `index`, if any.
+    pub(super) fn jitter(&self, index: u32) -> Option<Jitter> {
+        self.slots
+            .get(index as usize)
+            .and_then(|slot| slot.as_ref())
+            .and_then(|slot| slot.jitter)
+    }
+
     pub(super) fn clear(&mut self) {
         *self = Policies::default();
     }
@@ -123,14 +138,16 @@ mod tests {
         let a = policies.add(
             Box::new(TriggerAllMissed),
             BuiltinPolicy::of(&TriggerAllMissed),
+            None,
         );
         let b = policies.add(
             Box::new(TriggerAllMissed),
             BuiltinPolicy::of(&TriggerAllMissed),
+            None,
         );
-        let c = policies.add(Box::new(drift), BuiltinPolicy::of(&drift));
-        let d = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom));
-        let e = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom));
+        let c = policies.add(Box::new(drift), BuiltinPolicy::of(&drift), None);
+        let d = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom), None);
+        let e = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom), None);
         assert_eq!(a, b);
         assert_ne!(d, e);
         assert_eq!(policies.len(), 4);
@@ -148,6 +165,7 @@ mod tests {
         let f = policies.add(
             Box::new(TriggerAllMissed),
             BuiltinPolicy::of(&TriggerAllMissed),
+            None,
         );
         assert!(f == a || f == d);
         assert_eq!(policies.len(), 3);
@@ -158,8 +176,8 @@ mod tests {
         let mut policies = Policies::default();
         let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
         let as_value = BuiltinPolicy::from(drift);
-        let a = policies.add(Box::new(drift), BuiltinPolicy::of(&drift));
-        let b = policies.add(Box::new(as_value), BuiltinPolicy::of(&as_value));
+        let a = policies.add(Box::new(drift), BuiltinPolicy::of(&drift), None);
+        let b = policies.add(Box::new(as_value), BuiltinPolicy::of(&as_value), None);
         assert_eq!(a, b);
         let timeout = crate::policy::ZeroToleranceDrift;
         assert_eq!(
@@ -174,7 +192,7 @@ mod tests {
         let mut policies = Policies::default();
         let mut add = |max| {
             let policy = crate::policy::TriggerMissedUpTo::new(max);
-            policies.add(Box::new(policy), BuiltinPolicy::of(&policy))
+            policies.add(Box::new(policy), BuiltinPolicy::of(&policy), None)
         };
         let (a, b, c) = (add(3), add(3), add(2));
         assert_eq!(a, b);

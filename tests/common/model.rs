@@ -169,6 +169,21 @@ pub struct Model {
     has_sleep: bool,
     /// The wheel waits for the pending tick; every change of the schedule clears it.
     waited: bool,
+    /// `TimerBuilder::jitter` and `jitter_seed`: (max µs, seed).
+    pub jitter: Option<(u64, u64)>,
+}
+
+/// The jitter of the tick due `due` µs into a timer's time line: SplitMix64 of the seed
+/// and the due time, scaled to `[0, max)`.
+fn jitter_offset((max, seed): (u64, u64), due: u64) -> u64 {
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut z = seed
+        .wrapping_add(due.wrapping_mul(GAMMA))
+        .wrapping_add(GAMMA);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z as u128 * max as u128) >> 64) as u64
 }
 
 impl Model {
@@ -182,6 +197,7 @@ impl Model {
             stats: (0, 0, 0),
             has_sleep: false,
             waited: false,
+            jitter: None,
         };
         match start {
             Start::Later => {}
@@ -219,6 +235,9 @@ impl Model {
             Control::ResetAt(offset) => self.run_from(self.at(offset), 0, true),
             Control::ResetImmediately => self.run_from(self.now, 0, true),
             Control::SetInterval(0) => {}
+            // Shorter than the jitter: refused.
+            Control::SetInterval(interval)
+                if self.jitter.is_some_and(|(max, _)| interval < max) => {}
             Control::SetInterval(interval) => {
                 if let State::Running {
                     next, fixed: false, ..
@@ -239,7 +258,9 @@ impl Model {
 
     /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
     fn moves_the_sleep(&mut self) {
-        if self.has_sleep && self.deadline().is_some() {
+        // A jittered timer waits for its due time plus the offset: it leaves that to the
+        // next poll.
+        if self.has_sleep && self.jitter.is_none() && self.deadline().is_some() {
             self.waited = true;
         }
     }
@@ -268,10 +289,8 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next, .. } = self.state else {
-            return None;
-        };
-        if !self.poll_delivers(origin + next) {
+        let fires = self.deadline()?;
+        if !self.poll_delivers(fires) {
             return None;
         }
         self.deliver()
@@ -282,7 +301,9 @@ impl Model {
         let State::Running { origin, next, .. } = self.state else {
             return None;
         };
-        let (interval, now) = (self.interval, self.now - origin);
+        // With jitter, the policy sees the tick as fired `offset` earlier.
+        let offset = self.offset(next);
+        let (interval, now) = (self.interval, (self.now - origin - offset).max(next));
         let following = self.policy.next(interval, next, now);
         self.run_from(origin, following, false);
         let drift = now - next;
@@ -298,7 +319,12 @@ impl Model {
             self.stats.1 + skipped,
             self.stats.2.max(drift),
         );
-        Some((origin + next, drift, drift / interval, skipped))
+        Some((origin + next + offset, drift, drift / interval, skipped))
+    }
+
+    /// The jitter of the tick due at `next` on the time line (0 without jitter).
+    fn offset(&self, next: u64) -> u64 {
+        self.jitter.map_or(0, |jitter| jitter_offset(jitter, next))
     }
 
     /// Where an idle paused runtime's clock lands when waiting for `due`.
@@ -312,10 +338,7 @@ impl Model {
         if self.state == State::NotStarted {
             self.start(0);
         }
-        let State::Running { origin, next, .. } = self.state else {
-            return None;
-        };
-        let due = origin + next;
+        let due = self.deadline()?;
         if !self.poll_delivers(due) {
             // Waiting on the wheel: the idle runtime moves the clock until it fires.
             self.now = self.wake_for(due);
@@ -323,9 +346,10 @@ impl Model {
         self.deliver()
     }
 
+    /// When the pending tick fires: its due time plus its jitter (`Timer::deadline`).
     pub fn deadline(&self) -> Option<u64> {
         match self.state {
-            State::Running { origin, next, .. } => Some(origin + next),
+            State::Running { origin, next, .. } => Some(origin + next + self.offset(next)),
             _ => None,
         }
     }
@@ -405,7 +429,13 @@ pub fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
         Control::ResetImmediately => timer.reset_immediately(),
         Control::SetInterval(us) => {
             let result = timer.set_interval(Duration::from_micros(us));
-            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+            // Refused: zero, or shorter than the timer's jitter (the model knows which).
+            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
+            assert_eq!(
+                result.is_ok() || jitter,
+                us > 0,
+                "set_interval({us} µs): {result:?}"
+            );
         }
         Control::Stop => timer.stop(),
     }
@@ -419,7 +449,12 @@ fn control_by_handle(handle: &TimerHandle, control: Control, t0: Instant, now: u
         Control::ResetImmediately => handle.reset_immediately(),
         Control::SetInterval(us) => {
             let result = handle.set_interval(Duration::from_micros(us));
-            assert_eq!(result.is_ok(), us > 0, "set_interval({us} µs): {result:?}");
+            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
+            assert_eq!(
+                result.is_ok() || jitter,
+                us > 0,
+                "set_interval({us} µs): {result:?}"
+            );
         }
         Control::Stop => handle.stop(),
     }
@@ -447,6 +482,28 @@ pub fn run_timer(
     policy: Policy,
     start: Start,
     precise: bool,
+    ops: &[Op],
+) -> Result<(), String> {
+    run_with(interval, policy, start, precise, None, ops)
+}
+
+/// As [`run`], with `TimerBuilder::jitter(max µs)` and `jitter_seed(seed)`.
+pub fn run_jittered(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    (max, seed): (u64, u64),
+    ops: &[Op],
+) -> Result<(), String> {
+    run_with(interval, policy, start, false, Some((max, seed)), ops)
+}
+
+fn run_with(
+    interval: u64,
+    policy: Policy,
+    start: Start,
+    precise: bool,
+    jitter: Option<(u64, u64)>,
     ops: &[Op],
 ) -> Result<(), String> {
     // `Timer::timeout` starts at once, whatever start the caller drew.
@@ -483,9 +540,17 @@ pub fn run_timer(
             ))
         };
 
-        let mut timer = build(interval, policy, start, precise, t0);
+        let mut timer = match jitter {
+            None => build(interval, policy, start, precise, t0),
+            Some((max, seed)) => builder(interval, policy, start, precise, t0)
+                .jitter(Duration::from_micros(max))
+                .jitter_seed(seed)
+                .build()
+                .unwrap(),
+        };
         let mut handle: Option<TimerHandle> = None;
         let mut model = Model::new(interval, policy, start, 0);
+        model.jitter = jitter.filter(|&(max, _)| max > 0);
         for (step, &op) in ops.iter().enumerate() {
             let (got, want): (Observed, Observed) = match op {
                 Op::Advance(us) => {

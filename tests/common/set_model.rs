@@ -44,6 +44,8 @@ pub enum SetOp {
     PollOnce,
     /// Insert (or replace) a timer: key, interval, policy, start.
     Insert(u8, u64, Policy, Start),
+    /// The same, with `jitter(max µs)` and `jitter_seed(seed)`: (max, seed) last.
+    InsertJittered(u8, u64, Policy, Start, (u64, u64)),
     Remove(u8),
     Control(u8, Control),
     /// The same control through a `SetHandle` (made at the first such op): the set
@@ -108,9 +110,21 @@ impl SetModel {
     }
 
     fn insert(&mut self, key: u8, interval: u64, policy: Policy, start: Start) {
+        self.insert_jittered(key, interval, policy, start, None);
+    }
+
+    fn insert_jittered(
+        &mut self,
+        key: u8,
+        interval: u64,
+        policy: Policy,
+        start: Start,
+        jitter: Option<(u64, u64)>,
+    ) {
         self.held.remove(&key);
         let before = self.entries.get(&key).and_then(Model::deadline);
-        let model = Model::new(interval, policy, start, self.now);
+        let mut model = Model::new(interval, policy, start, self.now);
+        model.jitter = jitter.filter(|&(max, _)| max > 0);
         let after = model.deadline();
         self.entries.insert(key, model);
         let placed = match start {
@@ -128,7 +142,9 @@ impl SetModel {
     /// before its every poll and change.
     fn sync(&mut self) {
         for (key, control, now) in std::mem::take(&mut self.queued) {
-            if !self.control_at(key, control, now) {
+            // A new interval shorter than the entry's jitter is ignored, as a missing key.
+            let refused = self.refuses(key, control);
+            if !self.control_at(key, control, now) || refused {
                 self.ignored += 1;
             }
         }
@@ -136,7 +152,10 @@ impl SetModel {
 
     /// A control given at `now` (the clock a handle read at its call).
     fn control_at(&mut self, key: u8, control: Control, now: u64) -> bool {
-        self.held.remove(&key);
+        // A control the set refuses changes nothing, and lets no held entry go.
+        if !self.refuses(key, control) {
+            self.held.remove(&key);
+        }
         let Some(model) = self.entries.get_mut(&key) else {
             return false;
         };
@@ -150,6 +169,18 @@ impl SetModel {
         };
         self.changed(before, after, placed);
         true
+    }
+
+    /// Whether the set refuses `control` of the entry under `key`: a zero interval, or
+    /// one shorter than the entry's jitter.
+    fn refuses(&self, key: u8, control: Control) -> bool {
+        match (control, self.entries.get(&key)) {
+            (Control::SetInterval(0), _) => true,
+            (Control::SetInterval(us), Some(model)) => {
+                model.jitter.is_some_and(|(max, _)| us < max)
+            }
+            _ => false,
+        }
     }
 
     fn earliest(&self) -> Option<u64> {
@@ -286,6 +317,8 @@ fn control(set: &mut TimerSet<u8>, key: u8, control: Control, t0: Instant, now: 
                 assert!(us > 0, "set_interval(0) accepted");
                 found
             }
+            // Shorter than the entry's jitter (the model refuses it too).
+            Err(kadenz::Error::JitterTooLong { .. }) => set.contains(&key),
             Err(_) => {
                 assert_eq!(us, 0, "set_interval({us} µs) refused");
                 set.contains(&key)
@@ -369,6 +402,13 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                 SetOp::Insert(key, interval, policy, start) => {
                     insert(&mut set, key, interval, policy, start, t0);
                     model.insert(key, interval, policy, start);
+                }
+                SetOp::InsertJittered(key, interval, policy, start, (max, seed)) => {
+                    let entry = builder(interval, policy, start, false, t0)
+                        .jitter(Duration::from_micros(max))
+                        .jitter_seed(seed);
+                    set.insert(key, entry).unwrap();
+                    model.insert_jittered(key, interval, policy, start, Some((max, seed)));
                 }
                 SetOp::Remove(key) => {
                     let want = model.remove(key);
@@ -525,6 +565,15 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                     insert(&mut set, key, interval, policy, start, t0);
                     let timer = builder(interval, policy, start, false, t0).build().unwrap();
                     lone.insert(key, timer);
+                }
+                SetOp::InsertJittered(key, interval, policy, start, (max, seed)) => {
+                    let jittered = || {
+                        builder(interval, policy, start, false, t0)
+                            .jitter(Duration::from_micros(max))
+                            .jitter_seed(seed)
+                    };
+                    set.insert(key, jittered()).unwrap();
+                    lone.insert(key, jittered().build().unwrap());
                 }
                 SetOp::Remove(key) => {
                     if set.remove(&key) != lone.remove(&key).is_some() {

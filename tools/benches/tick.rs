@@ -155,6 +155,40 @@ fn wait_tokio(n: u64) -> Duration {
     })
 }
 
+// --- a timer that keeps a drift histogram, and one with jitter ---------------------------
+//
+// `TimerBuilder::record_drift(true)`: every tick goes through the other monomorphisation
+// of the poll and records its drift; `jitter` (up to one period, seeded) also moves each
+// wait. The ratio is against the plain timer of the same binary
+// (`cargo bench -p kadenz-tools --bench tick -- --ab 21 recording jittered`).
+
+fn recording() -> Timer {
+    Timer::builder(PERIOD)
+        .record_drift(true)
+        .build()
+        .expect("a valid timer")
+}
+
+fn overdue_recording(n: u64) -> Duration {
+    overdue(n, recording)
+}
+
+fn wait_recording(n: u64) -> Duration {
+    wait(n, recording)
+}
+
+fn jittered() -> Timer {
+    Timer::builder(PERIOD)
+        .jitter(PERIOD)
+        .jitter_seed(1)
+        .build()
+        .expect("a valid timer")
+}
+
+fn overdue_jittered(n: u64) -> Duration {
+    overdue(n, jittered)
+}
+
 // --- a timer that reports events (feature `tracing`) -----------------------------------
 //
 // A named timer with a lateness threshold it never crosses (an hour): every tick goes
@@ -211,6 +245,21 @@ const CASES: &[Case] = &[
         group: "tick_wait",
         members: &[("kadenz", wait_kadenz), ("tokio", wait_tokio)],
         ab_ops: 30_000,
+    },
+    Case {
+        group: "recording_overdue",
+        members: &[("recording", overdue_recording), ("plain", overdue_kadenz)],
+        ab_ops: 200_000,
+    },
+    Case {
+        group: "recording_wait",
+        members: &[("recording", wait_recording), ("plain", wait_kadenz)],
+        ab_ops: 30_000,
+    },
+    Case {
+        group: "jittered_overdue",
+        members: &[("jittered", overdue_jittered), ("plain", overdue_kadenz)],
+        ab_ops: 200_000,
     },
 ];
 

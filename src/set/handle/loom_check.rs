@@ -22,58 +22,18 @@
 //! - a command for a missing key is counted as ignored, once.
 
 use std::sync::atomic::Ordering::SeqCst;
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
-use loom::sync::atomic::AtomicUsize;
 use loom::thread;
 use tokio::time::Instant;
 
 use super::{Command, SetHandle};
+use crate::handle::loom_check::{model, Task, Times, MAX_POLLS};
 use crate::{Timer, TimerSet};
 
 const INTERVAL: Duration = Duration::from_secs(1);
 const SHORTER_INTERVAL: Duration = Duration::from_millis(500);
-
-/// How many times the task may be polled: the first poll, and re-polls after wake-ups.
-const MAX_POLLS: usize = 3;
-
-/// The instants the models use, made before the model.
-#[derive(Clone, Copy)]
-struct Times {
-    /// The entries' first due time: what the task first waits for.
-    deadline: Instant,
-    /// Before `deadline`: a reset to it needs a wake-up.
-    earlier: Instant,
-    /// After `deadline`: a reset to it needs none.
-    later: Instant,
-}
-
-impl Times {
-    fn new() -> Self {
-        let now = Instant::now();
-        Times {
-            deadline: now + Duration::from_secs(3_600),
-            earlier: now + Duration::from_secs(600),
-            later: now + Duration::from_secs(7_200),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Task {
-    wakes: AtomicUsize,
-}
-
-impl Wake for Task {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.wakes.fetch_add(1, SeqCst);
-    }
-}
 
 /// `Pending`, waiting for `armed`, in a poll that began after `wakes` wake-ups.
 #[derive(Clone, Copy, Debug)]
@@ -111,7 +71,7 @@ impl Set {
     /// One poll of `next()` while every due time is ahead, as `TimerSet::poll_next`
     /// does it.
     fn poll(&mut self) -> Waiting {
-        let wakes = self.task.wakes.load(SeqCst);
+        let wakes = self.task.wakes();
         loop {
             self.set.sync_handles();
             let armed = self.earliest();
@@ -124,7 +84,7 @@ impl Set {
     fn run(&mut self) -> Waiting {
         let mut waiting = self.poll();
         for _ in 1..MAX_POLLS {
-            if self.task.wakes.load(SeqCst) == waiting.wakes {
+            if self.task.wakes() == waiting.wakes {
                 break;
             }
             waiting = self.poll();
@@ -141,7 +101,7 @@ impl Set {
             .queue
             .iter()
             .any(|(_, command)| matches!(command, Command::SetInterval(_)));
-        let woken = self.task.wakes.load(SeqCst) != waiting.wakes;
+        let woken = self.task.wakes() != waiting.wakes;
         self.set.sync_handles();
         if !woken {
             assert!(!new_interval, "lost wake-up: a new interval waits");
@@ -163,19 +123,6 @@ impl Set {
             .pending
             .load(SeqCst));
     }
-}
-
-/// Explores the interleavings of `f`, with at most `preemptions` preemptions per
-/// interleaving unless `LOOM_MAX_PREEMPTIONS` says otherwise (`None`: all of them).
-fn model<F>(preemptions: Option<usize>, f: F)
-where
-    F: Fn() + Sync + Send + 'static,
-{
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = preemptions;
-    }
-    builder.check(f);
 }
 
 /// A reset to an earlier tick from another thread reaches a task waiting for the
