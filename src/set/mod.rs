@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use crate::label::Relative;
 use crate::schedule::{saturating_micros, Schedule, Start};
-use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
+use crate::wait::{wait_until, wheel_still_waits, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_instant, Entry, Phase};
 use heap::Item;
@@ -476,10 +476,10 @@ impl<K> TimerSet<K> {
         if !self.waited {
             return;
         }
-        if let Some((_, sleep)) = &mut self.sleep {
-            if due < sleep.deadline() {
+        if let Some(wheel) = &mut self.sleep {
+            if due < wheel.deadline() {
                 if placed == Placed::FromNow {
-                    sleep.as_mut().reset(due);
+                    wheel.reset(due);
                 } else {
                     self.waited = false;
                 }
@@ -1099,7 +1099,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
         }
         let _ = now;
-        let poll = sleep_until(&mut self.sleep, scheduled, false).poll(cx);
+        let poll = wait_until(&mut self.sleep, scheduled, false, cx);
         self.waited = poll.is_pending();
         poll
     }

@@ -11,11 +11,13 @@
 //!   advances by whole milliseconds of its wheel, from the wheel tick `floor(now)` to the
 //!   tick `ceil(d)`, so it lands on `now + (ceil(d) - floor(now)) ms`;
 //! - the wheel fires a `Sleep` due at `d` once the clock reaches `ceil(d)`. A default
-//!   (not precise) timer whose wheel waits for its pending tick (a poll left it waiting
-//!   for that tick, or the timer's own `reset`/`reset_after` moved its `Sleep` there, and
-//!   the schedule has not changed since) takes the wheel's word and reads no clock: the
-//!   tick comes when the wheel fires, not before. Otherwise a poll reads the clock and
-//!   delivers a tick that is due at once.
+//!   (not precise) timer whose wheel waits for a time `w` no later than its pending tick
+//!   (a poll left it waiting for that tick, so `w` is the tick's due time; or the timer's
+//!   own `reset`/`reset_after` restarted it while its `Sleep` waited for an earlier `w`
+//!   that had not fired, and left the `Sleep` there; and the schedule has not changed
+//!   otherwise since) takes the wheel's word and reads no clock until the wheel fires
+//!   `w`. Otherwise a poll reads the clock and delivers a tick that is due at once, or
+//!   leaves the timer waiting on the wheel for it.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -138,7 +140,10 @@ pub struct Model {
     stats: Stats,
     /// The timer has a wheel `Sleep` (made by its first wait).
     has_sleep: bool,
-    /// The wheel waits for the pending tick; every change of the schedule clears it.
+    /// The due time the `Sleep` waits for (the tick of the wait that last moved it).
+    sleep_at: u64,
+    /// The wheel waits for `sleep_at`, no later than the pending tick; every change of
+    /// the schedule but the timer's own restart from now clears it.
     waited: bool,
     /// Precise timers always read the clock.
     precise: bool,
@@ -154,6 +159,7 @@ impl Model {
             now,
             stats: (0, 0, 0),
             has_sleep: false,
+            sleep_at: 0,
             waited: false,
             precise: false,
         };
@@ -211,10 +217,18 @@ impl Model {
         }
     }
 
-    /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
-    fn moves_the_sleep(&mut self) {
-        if self.has_sleep && !self.precise && self.deadline().is_some() {
-            self.waited = true;
+    /// A restart by the timer's own `reset`/`reset_after` leaves its wheel `Sleep` where
+    /// it is, and keeps waiting on it if it has not fired and waits no later than the new
+    /// due time.
+    fn restarts_on_the_sleep(&mut self) {
+        if let Some(due) = self.deadline() {
+            if self.has_sleep
+                && !self.precise
+                && !self.wheel_fired(self.sleep_at)
+                && self.sleep_at <= due
+            {
+                self.waited = true;
+            }
         }
     }
 
@@ -226,13 +240,14 @@ impl Model {
     /// Whether a poll now delivers the tick due at `due`; a poll that does not leaves the
     /// timer waiting on the wheel for it.
     fn poll_delivers(&mut self, due: u64) -> bool {
-        if self.waited {
-            return self.wheel_fired(due);
+        if self.waited && !self.wheel_fired(self.sleep_at) {
+            return false;
         }
         if self.now >= due {
             return true;
         }
         self.has_sleep = true;
+        self.sleep_at = due;
         self.waited = !self.precise;
         false
     }
@@ -290,9 +305,10 @@ impl Model {
             return None;
         };
         let due = origin + next;
-        if !self.poll_delivers(due) {
-            // Waiting on the wheel: the idle runtime moves the clock until it fires.
-            self.now = self.wake_for(due);
+        while !self.poll_delivers(due) {
+            // Waiting on the wheel: the idle runtime moves the clock until it fires, and
+            // polls again.
+            self.now = self.wake_for(self.sleep_at);
         }
         self.deliver()
     }
@@ -501,7 +517,7 @@ pub fn run_timer(
                     control(&mut timer, c, t0, model.now);
                     model.control(c);
                     if let Control::Reset | Control::ResetAfter(_) = c {
-                        model.moves_the_sleep();
+                        model.restarts_on_the_sleep();
                     }
                     (None, None)
                 }
