@@ -523,8 +523,13 @@ impl TimerBuilder {
             }
         }
 
-        if self.auto_start {
-            tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        // A task runs on a runtime: its id (a thread-local read) spares the look-up of the
+        // runtime (a reference count taken and dropped).
+        if self.auto_start
+            && tokio::task::try_id().is_none()
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            return Err(Error::NoRuntime);
         }
         let alignment = match (self.align_offset, self.wall_clock) {
             (None, None) => None,

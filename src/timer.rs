@@ -531,12 +531,12 @@ impl Timer {
         // poll touches neither the clock twice nor the driver. A due time that may have
         // come already (`reset_at`, `reset_immediately`) is left to the next poll, which
         // reads the clock and delivers it at once.
-        let precise = self.is_precise_mode();
-        if let (Start::After { .. }, Due::At(due), Some(wheel), false) =
-            (start, self.schedule.due(), &self.sleep, precise)
-        {
-            if wheel.deadline() <= due && !wheel.is_elapsed() {
-                self.schedule.set_waited();
+        // The wheel first: a timer being built has none, and skips the rest.
+        if let (Some(wheel), Start::After { .. }) = (&self.sleep, start) {
+            if let (Due::At(due), false) = (self.schedule.due(), self.is_precise_mode()) {
+                if wheel.deadline() <= due && !wheel.is_elapsed() {
+                    self.schedule.set_waited();
+                }
             }
         }
     }

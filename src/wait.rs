@@ -43,19 +43,17 @@ impl Wheel {
         self.sleep.as_mut().reset(deadline);
     }
 
-    /// Polls the `Sleep`, and notes the waker it now holds. Sleep takes its own unit of
-    /// cooperative budget.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Polls the `Sleep`, and notes the waker it now holds: `keep` clones a new one (an
+    /// atomic increment), otherwise only the one already kept is still trusted. The wait
+    /// that moves the `Sleep` does not keep a new waker: a timer made, polled once and
+    /// dropped takes no clone, and the first waiting poll after it keeps the waker. Sleep
+    /// takes its own unit of cooperative budget.
+    fn poll(&mut self, cx: &mut Context<'_>, keep: bool) -> Poll<()> {
         // Without budget, the `Sleep` returns `Pending` before it registers the waker.
         let registers = tokio::task::coop::has_budget_remaining();
         let poll = self.sleep.as_mut().poll(cx);
-        if poll.is_pending() {
-            if !registers {
-                self.held = None;
-            } else if !self.holds(cx.waker()) {
-                // Only when the waker changed: a clone is an atomic increment.
-                self.held = Some(cx.waker().clone());
-            }
+        if poll.is_pending() && !(registers && self.holds(cx.waker())) {
+            self.held = (registers && keep).then(|| cx.waker().clone());
         }
         poll
     }
@@ -116,7 +114,7 @@ pub(crate) fn wheel_still_waits(sleep: &mut WheelSleep, cx: &mut Context<'_>) ->
     match sleep {
         Some(wheel) if wheel.holds(cx.waker()) => !wheel.is_elapsed(),
         Some(wheel) => {
-            wheel.waiter.is_current() && !wheel.is_elapsed() && wheel.poll(cx).is_pending()
+            wheel.waiter.is_current() && !wheel.is_elapsed() && wheel.poll(cx, true).is_pending()
         }
         None => false,
     }
@@ -143,11 +141,15 @@ pub(crate) fn wait_until(
     // one move a task id misses is a `LocalSet` run on another runtime while the first
     // one lives on, idle: its tasks keep their ids, and the timer keeps waiting on the
     // first runtime's wheel, as a tokio `Sleep` would.
-    let wheel = sleep.get_or_insert_with(|| Wheel {
-        waiter: Waiter::current(),
-        held: None,
-        sleep: Box::pin(tokio::time::sleep_until(deadline)),
-    });
+    let Some(wheel) = sleep else {
+        return sleep
+            .insert(Wheel {
+                waiter: Waiter::current(),
+                held: None,
+                sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            })
+            .poll(cx, false);
+    };
     if !wheel.waiter.is_current() || (replace && wheel.deadline() != deadline) {
         // Replaced in place: no allocation.
         wheel.sleep.set(tokio::time::sleep_until(deadline));
@@ -157,7 +159,7 @@ pub(crate) fn wait_until(
         // so the waker stays known.
         wheel.sleep.as_mut().reset(deadline);
     }
-    wheel.poll(cx)
+    wheel.poll(cx, false)
 }
 
 /// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
