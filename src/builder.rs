@@ -523,13 +523,8 @@ impl TimerBuilder {
             }
         }
 
-        // A task runs on a runtime: its id (a thread-local read) spares the look-up of the
-        // runtime (a reference count taken and dropped).
-        if self.auto_start
-            && tokio::task::try_id().is_none()
-            && tokio::runtime::Handle::try_current().is_err()
-        {
-            return Err(Error::NoRuntime);
+        if self.auto_start {
+            in_a_runtime()?;
         }
         let alignment = match (self.align_offset, self.wall_clock) {
             (None, None) => None,
@@ -585,6 +580,16 @@ pub(crate) struct Plan {
     pub(crate) label: Label,
     #[cfg(feature = "precise")]
     pub(crate) precise: bool,
+}
+
+/// `Ok` inside a tokio runtime, where a timer may start.
+pub(crate) fn in_a_runtime() -> Result<(), Error> {
+    // A task runs on a runtime: its id (a thread-local read) spares the look-up of the
+    // runtime (a reference count taken and dropped).
+    if tokio::task::try_id().is_none() && tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::NoRuntime);
+    }
+    Ok(())
 }
 
 /// An interval in whole microseconds, or the error that names it.
