@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    ms, next_tick, next_tick_within, noop_waker, offsets, TickCap, PATIENCE, REAL_PATIENCE,
+    ms, next_tick, next_tick_within, noop_waker, offsets, paused_runtime, TickCap, Wakes, PATIENCE,
+    REAL_PATIENCE,
 };
 use kadenz::Timer;
 use tokio::time::Instant;
@@ -295,24 +296,6 @@ fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
     }
 }
 
-/// A waker that counts how often it was woken.
-#[derive(Default)]
-struct Wakes(AtomicU64);
-
-impl std::task::Wake for Wakes {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 /// A poll with the waker the wheel holds takes the wheel's word without looking at the
 /// runtime, as long as the `Sleep` has not fired. A runtime's shutdown fires every `Sleep`
 /// (and wakes its waker), so a wait whose runtime went away moves to the runtime that
@@ -331,13 +314,9 @@ fn a_wait_whose_runtime_shut_down_moves_on_with_the_same_waker() {
         timer
     });
     let due = timer.deadline().unwrap();
-    assert_eq!(wakes.0.load(Ordering::Relaxed), 0);
+    assert_eq!(wakes.count(), 0);
     drop(first);
-    assert_eq!(
-        wakes.0.load(Ordering::Relaxed),
-        1,
-        "the shutdown fired the wait"
-    );
+    assert_eq!(wakes.count(), 1, "the shutdown fired the wait");
     paused_runtime().block_on(async {
         assert!(
             poll(&mut timer).is_pending(),
@@ -345,11 +324,7 @@ fn a_wait_whose_runtime_shut_down_moves_on_with_the_same_waker() {
         );
         assert!(poll(&mut timer).is_pending(), "the wheel's word");
         tokio::time::sleep_until(due).await;
-        assert_eq!(
-            wakes.0.load(Ordering::Relaxed),
-            2,
-            "this runtime's wheel woke it"
-        );
+        assert_eq!(wakes.count(), 2, "this runtime's wheel woke it");
         let tick = poll(&mut timer);
         assert!(matches!(tick, std::task::Poll::Ready(Some(tick)) if tick.scheduled() == due));
     });
@@ -370,16 +345,16 @@ async fn a_reset_to_a_later_due_time_waits_on_the_entry_it_has() {
     watchdog.reset(); // now due at 16 ms; the entry stays at 10 ms
     assert!(watchdog.poll_tick(&mut cx).is_pending());
     tokio::time::advance(ms(4)).await; // 10 ms: the old entry fires
-    assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
+    assert_eq!(wakes.count(), 1);
     assert!(
         watchdog.poll_tick(&mut cx).is_pending(),
         "not due before 16 ms"
     );
     tokio::time::advance(ms(5)).await; // 15 ms
     assert!(watchdog.poll_tick(&mut cx).is_pending());
-    assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
+    assert_eq!(wakes.count(), 1);
     tokio::time::advance(ms(1)).await; // 16 ms: the moved entry fires
-    assert_eq!(wakes.0.load(Ordering::Relaxed), 2);
+    assert_eq!(wakes.count(), 2);
     let tick = watchdog.poll_tick(&mut cx);
     assert!(
         matches!(tick, std::task::Poll::Ready(Some(tick)) if tick.scheduled() == start + ms(16) && tick.drift() == Duration::ZERO),

@@ -110,3 +110,28 @@ pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     let scheduled = tick.scheduled().duration_since(origin).as_micros() as u64;
     (scheduled, tick.drift().as_micros() as u64)
 }
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+pub struct Wakes(pub std::sync::atomic::AtomicU64);
+
+impl Wakes {
+    pub fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl std::task::Wake for Wakes {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A current-thread runtime whose clock starts paused.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
