@@ -6,7 +6,7 @@ pub mod set_model;
 pub mod strategies;
 
 #[allow(unused_imports)] // not every test binary polls by hand
-pub use model::noop_waker;
+pub use model::{noop_waker, paused_runtime};
 
 use std::fmt::Display;
 use std::future::poll_fn;
@@ -125,13 +125,4 @@ impl std::task::Wake for Wakes {
     fn wake(self: std::sync::Arc<Self>) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-/// A current-thread runtime whose clock starts paused.
-pub fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
 }

@@ -321,6 +321,15 @@ impl Model {
     }
 }
 
+/// A current-thread runtime whose clock starts paused.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
 /// Whether the wheel has fired, at `now`, a `Sleep` set to `due` (µs since the runtime
 /// started): once the clock reaches `ceil(due)` ms.
 pub fn wheel_fired(now: u64, due: u64) -> bool {
@@ -441,12 +450,7 @@ pub fn run_timer(
     } else {
         start
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    paused_runtime().block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
         let seen = |tick: Option<Tick>| {

@@ -24,10 +24,9 @@ use kadenz::{Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
 use super::model::{
-    builder, control as timer_control, instant, noop_waker, wake_for, wheel_fired, Control, Model,
-    Policy, SeenTick, Start, State,
+    builder, control as timer_control, instant, noop_waker, paused_runtime, wake_for, wheel_fired,
+    Control, Model, Policy, SeenTick, Start, State,
 };
-use super::paused_runtime;
 
 /// An operation on a set (keys are small numbers).
 #[derive(Debug, Clone, Copy)]
