@@ -691,7 +691,7 @@ impl TimerBuilder {
         }
 
         if self.auto_start {
-            tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+            in_a_runtime()?;
         }
         let alignment = match (self.align_offset, self.wall_clock) {
             (None, None) => None,
@@ -766,6 +766,16 @@ pub(crate) struct Plan {
 /// A start delay in whole microseconds, or the error that names it.
 pub(crate) fn start_delay_micros(delay: Duration) -> Result<u64, Error> {
     u64::try_from(delay.as_micros()).map_err(|_| Error::StartDelayTooLong(delay))
+}
+
+/// `Ok` inside a tokio runtime, where a timer may start.
+pub(crate) fn in_a_runtime() -> Result<(), Error> {
+    // A task runs on a runtime: its id (a thread-local read) spares the look-up of the
+    // runtime (a reference count taken and dropped).
+    if tokio::task::try_id().is_none() && tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::NoRuntime);
+    }
+    Ok(())
 }
 
 /// An interval in whole microseconds, or the error that names it.

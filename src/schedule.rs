@@ -26,9 +26,10 @@ pub(crate) enum State {
         /// `reset_immediately`, wall-clock alignment) rather than counted one interval
         /// from the tick before it, so a new interval does not move it.
         fixed: bool,
-        /// Set by the timer once its wheel `Sleep` waits for this very tick. Every change
-        /// of the schedule writes a new `Running` without it, so it can never be stale;
-        /// it sits in the padding beside `fixed`, and costs no byte.
+        /// Set by the timer once its wheel `Sleep` waits for this very tick, or an earlier
+        /// time that has not come (the timer's own restart from now sets it again).
+        /// Every change of the schedule writes a new `Running` without it, so it can
+        /// never be stale; it sits in the padding beside `fixed`, and costs no byte.
         waited: bool,
     },
     /// Stopped; only a (re)start runs it again.
@@ -133,7 +134,8 @@ impl Schedule {
         }
     }
 
-    /// Notes that the timer's wheel `Sleep` now waits for the pending tick.
+    /// Notes that the timer's wheel `Sleep` now waits for the pending tick, or an
+    /// earlier time.
     pub(crate) fn set_waited(&mut self) {
         if let State::Running { waited, .. } = &mut self.state {
             *waited = true;

@@ -15,7 +15,7 @@ use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
-use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
+use crate::wait::{wait_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 
@@ -62,6 +62,33 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// its next tick may come at once or much later than its interval. Between runtimes on
 /// the real clock, the usual case in production, nothing changes.
 ///
+/// One exception to "the runtime polling it": a poll that comes with the very waker the
+/// wheel already holds for the timer ([`Waker::will_wake`](std::task::Waker::will_wake)),
+/// while that wheel entry has not fired, looks no further (it is what makes a waiting
+/// poll cheap). A task's waker belongs to its task, and a task to its runtime, so this
+/// only shows with a waker that is not a task's, used on two runtimes in the middle of a
+/// wait (a hand-made waker, or the thread's waker of `block_on` on a multi-thread
+/// runtime): the timer keeps waiting on the first runtime's wheel until that fires or
+/// shuts down (a shutdown fires every entry), then moves to the runtime polling it.
+///
+/// # Under a paused clock
+///
+/// A poll compares tokio's clock with the schedule, so after
+/// `tokio::time::advance` a tick due at 1.5 ms is delivered at 1.5 ms. One rule, as for
+/// a tokio `Sleep`: while the timer waits on the wheel, a poll takes the wheel's word and
+/// does not read the clock, until the wheel fires the entry it waits on, on the wheel's
+/// next whole millisecond at or after the entry's time. The timer waits on the wheel once
+/// a poll returned `Pending` for its next tick (the entry is the tick's), and goes on
+/// waiting through its own [`reset`](Self::reset) or [`reset_after`](Self::reset_after)
+/// to a later due time: the entry stays at the earlier time (no trip to the timer
+/// driver), the wheel wakes the task there, and the poll that finds the new tick not yet
+/// due moves the entry to it. Any other change of the schedule (a tick, another reset, a
+/// handle's command, a new interval, a stop) ends the wait for the rule's purposes until
+/// the next poll that waits. Precise timers always compare with the clock. When the
+/// paused clock jumps forward on its own, it moves like the driver sleeps: whole
+/// milliseconds, from the wheel slot of the current time to the slot at or after the
+/// entry's time.
+///
 /// # Steering it
 ///
 /// | to | call |
@@ -97,8 +124,8 @@ pub struct Timer {
     schedule: Schedule,
     policy: Box<dyn MissedTickPolicy>,
     /// Created on the first wait, so that a timer can be built (and reset) outside a
-    /// runtime, and reset cheaply: only the deadline it waits for is written to it. With
-    /// the id of the runtime whose timer driver wakes it.
+    /// runtime. With who made it (the runtime whose timer driver wakes it) and the waker
+    /// the wheel holds.
     sleep: WheelSleep,
     /// What only some timers use, boxed so that the others pay one null pointer for it.
     extras: Option<Box<Extras>>,
@@ -284,10 +311,20 @@ impl Timer {
     #[track_caller]
     #[must_use]
     pub fn new(interval: Duration, policy: impl MissedTickPolicy) -> Timer {
-        match Self::builder(interval).missed_tick_policy(policy).build() {
-            Ok(timer) => timer,
+        // What `build` does for a builder without options, without the builder (a third
+        // of making a timer): the same checks, the same start.
+        let checked = crate::builder::interval_micros(interval)
+            .and_then(|interval_us| crate::builder::in_a_runtime().map(|()| interval_us));
+        let interval_us = match checked {
+            Ok(interval_us) => interval_us,
             Err(err) => panic!("{err}"),
-        }
+        };
+        let mut timer = Self::from_parts(interval_us, Box::new(policy), None);
+        timer.schedule.start(Start::After {
+            at: Instant::now(),
+            delay_us: 0,
+        });
+        timer
     }
 
     /// A builder, for a start delay, a timer started later, or errors instead of panics.
@@ -541,11 +578,11 @@ impl Timer {
                     owner.sync(&mut self.schedule);
                 }
             }
-            // The wheel already waits for this very tick, for this task: its word is
-            // enough, and neither the clock nor the due time is read (most of a waiting
-            // poll's cost). So once a poll has left the timer waiting on the wheel, the
-            // tick comes when the wheel fires, on its millisecond slot, as a tokio
-            // `Sleep`'s does.
+            // The wheel already waits, for this poller, for this very tick or an earlier
+            // time: its word is enough, and neither the clock nor the due time is read
+            // (most of a waiting poll's cost). So once a poll has left the timer waiting
+            // on the wheel, the tick comes when the wheel fires, on its millisecond slot,
+            // as a tokio `Sleep`'s does (the type's "Under a paused clock").
             if self.schedule.is_waited() && wheel_still_waits(&mut self.sleep, cx) {
                 if self.register(cx) {
                     return Poll::Pending;
@@ -697,7 +734,7 @@ impl Timer {
             return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
         }
         let _ = now;
-        sleep_until(&mut self.sleep, scheduled, false).poll(cx)
+        wait_until(&mut self.sleep, scheduled, false, cx)
     }
 
     /// Applies what the timer's handles asked for since it last looked. Without handles,
@@ -765,20 +802,25 @@ impl Timer {
         self.sync();
         self.schedule.start(start);
         self.publish();
-        // A restart one interval (and a delay) from now moves the wheel entry at once, so
-        // that the next poll finds the wheel waiting for the new tick and need not read
-        // the clock: the watchdog's reset then poll. A due time that may have come already
-        // (`reset_at`, `reset_immediately`) is left to the next poll, which reads the clock
-        // and delivers it at once.
-        // A precise or jittered timer waits for another instant than the due time.
-        let wheel = self.takes_the_wheels_word() && !self.has_jitter();
-        if let (Start::After { .. }, Due::At(due), Some((_, sleep)), true) =
-            (start, self.schedule.due(), &mut self.sleep, wheel)
-        {
-            if sleep.deadline() != due {
-                sleep.as_mut().reset(due);
+        // A restart one interval (and a delay) from now leaves the wheel entry where it
+        // is, if that is no later than the new due time and has not fired: the wheel
+        // wakes the task then, and the poll that finds the tick not yet due moves the
+        // entry (Go's timers defer a later reset the same way, tokio's `Sleep` moves its
+        // entry later without the driver's lock for the same reason). Until then a poll
+        // takes the wheel's word and need not read the clock: the watchdog's reset then
+        // poll touches neither the clock twice nor the driver. A due time that may have
+        // come already (`reset_at`, `reset_immediately`) is left to the next poll, which
+        // reads the clock and delivers it at once.
+        // The wheel first: a timer being built has none, and skips the rest.
+        if let (Some(wheel), Start::After { .. }) = (&self.sleep, start) {
+            // A precise timer served by its OS timer, or a jittered one, waits for another
+            // instant than the due time.
+            let on_the_wheel = self.takes_the_wheels_word() && !self.has_jitter();
+            if let (Due::At(due), true) = (self.schedule.due(), on_the_wheel) {
+                if wheel.deadline() <= due && !wheel.is_elapsed() {
+                    self.schedule.set_waited();
+                }
             }
-            self.schedule.set_waited();
         }
     }
 

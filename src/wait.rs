@@ -4,14 +4,64 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Context;
-#[cfg(feature = "precise")]
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 
 use tokio::time::{Instant, Sleep};
 
-/// The wheel `Sleep` of a timer or a set, made on its first wait, with who made it.
-pub(crate) type WheelSleep = Option<(Waiter, Pin<Box<Sleep>>)>;
+/// The wheel `Sleep` of a timer or a set, made on its first wait.
+pub(crate) type WheelSleep = Option<Wheel>;
+
+/// A wheel `Sleep`, who made it, and the waker it holds.
+#[derive(Debug)]
+pub(crate) struct Wheel {
+    /// Who polled the timer when the `Sleep` was made: it belongs to that poller's runtime.
+    waiter: Waiter,
+    /// The waker of the last poll of the `Sleep`, which the wheel holds until the `Sleep`
+    /// fires (tokio wakes the waker of the latest poll, and drops it when it fires);
+    /// `None` once the `Sleep` was moved outside a poll, which may race with its firing
+    /// and leave it registered without a waker. A clone, so that what it points to
+    /// cannot be freed and reused by another waker while the wheel holds it.
+    held: Option<Waker>,
+    sleep: Pin<Box<Sleep>>,
+}
+
+impl Wheel {
+    /// The deadline the `Sleep` waits for.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+
+    /// Whether the `Sleep` has fired (at its deadline, or at its runtime's shutdown).
+    pub(crate) fn is_elapsed(&self) -> bool {
+        self.sleep.is_elapsed()
+    }
+
+    /// Moves the `Sleep` outside a poll: the next wait polls it again before taking its
+    /// word.
+    pub(crate) fn reset(&mut self, deadline: Instant) {
+        self.held = None;
+        self.sleep.as_mut().reset(deadline);
+    }
+
+    /// Polls the `Sleep`, and notes the waker it now holds: `keep` clones a new one (an
+    /// atomic increment), otherwise only the one already kept is still trusted. The wait
+    /// that moves the `Sleep` does not keep a new waker: a timer made, polled once and
+    /// dropped takes no clone, and the first waiting poll after it keeps the waker. Sleep
+    /// takes its own unit of cooperative budget.
+    fn poll(&mut self, cx: &mut Context<'_>, keep: bool) -> Poll<()> {
+        // Without budget, the `Sleep` returns `Pending` before it registers the waker.
+        let registers = tokio::task::coop::has_budget_remaining();
+        let poll = self.sleep.as_mut().poll(cx);
+        if poll.is_pending() && !(registers && self.holds(cx.waker())) {
+            self.held = (registers && keep).then(|| cx.waker().clone());
+        }
+        poll
+    }
+
+    fn holds(&self, waker: &Waker) -> bool {
+        self.held.as_ref().is_some_and(|held| held.will_wake(waker))
+    }
+}
 
 /// Who polled the timer when its `Sleep` was made: the `Sleep` belongs to that poller's
 /// runtime.
@@ -25,6 +75,9 @@ pub(crate) enum Waiter {
 }
 
 impl Waiter {
+    /// # Panics
+    ///
+    /// Outside a runtime, with tokio's message, as `tokio::time::sleep` does.
     pub(crate) fn current() -> Waiter {
         match tokio::task::try_id() {
             Some(task) => Waiter::Task(task),
@@ -48,30 +101,39 @@ impl Waiter {
     }
 }
 
-/// Whether the wheel still waits, for whoever polls now: the `Sleep` was made on this
-/// poller's runtime, has not fired, and is still pending (the waker of `cx` is the one
-/// it wakes). The rule of a waiting timer or set that takes the wheel's word instead of
-/// reading the clock. A fired `Sleep` counts as done waiting, so that the caller reads
-/// the clock: the wheel also fires every `Sleep` when its runtime shuts down, and that
-/// is no tick.
+/// Whether the wheel still waits, for whoever polls now. Most often the poll comes with
+/// the very waker the wheel holds (`Waker::will_wake`) and the `Sleep` has not fired:
+/// then it is the wheel's word alone, without a look at the runtime or a poll of the
+/// `Sleep` (a tokio waker belongs to its task, and a task to its runtime). Otherwise the
+/// `Sleep` must have been made on this poller's runtime, not have fired, and still be
+/// pending once polled with the new waker. The rule of a waiting timer or set that takes
+/// the wheel's word instead of reading the clock. A fired `Sleep` counts as done
+/// waiting, so that the caller reads the clock: the wheel also fires every `Sleep` when
+/// its runtime shuts down, and that is no tick.
 #[inline]
 pub(crate) fn wheel_still_waits(sleep: &mut WheelSleep, cx: &mut Context<'_>) -> bool {
     match sleep {
-        Some((waiter, sleep)) => {
-            waiter.is_current() && !sleep.is_elapsed() && sleep.as_mut().poll(cx).is_pending()
+        Some(wheel) if wheel.holds(cx.waker()) => !wheel.is_elapsed(),
+        Some(wheel) => {
+            wheel.waiter.is_current() && !wheel.is_elapsed() && wheel.poll(cx, true).is_pending()
         }
         None => false,
     }
 }
 
-/// The `Sleep` to wait for `deadline` on, of the runtime polling the timer now.
+/// Waits for `deadline` on a `Sleep` of the runtime polling the timer now.
 /// `replace`: a new `Sleep` rather than a moved one, which leaves no entry at the old
 /// deadline in the wheel (moving it later does, and wakes the driver once more).
-pub(crate) fn sleep_until(
+///
+/// # Panics
+///
+/// Outside a runtime, or on one without the time driver, with tokio's message.
+pub(crate) fn wait_until(
     sleep: &mut WheelSleep,
     deadline: Instant,
     replace: bool,
-) -> Pin<&mut Sleep> {
+    cx: &mut Context<'_>,
+) -> Poll<()> {
     // A `Sleep` is woken by the timer driver of the runtime that made it, so the timer
     // waits on a `Sleep` of the runtime polling it now (tokio's own panic outside a
     // runtime). tokio promises ids unique only among running tasks and runtimes; tokio
@@ -80,21 +142,25 @@ pub(crate) fn sleep_until(
     // one move a task id misses is a `LocalSet` run on another runtime while the first
     // one lives on, idle: its tasks keep their ids, and the timer keeps waiting on the
     // first runtime's wheel, as a tokio `Sleep` would.
-    let (waiter, sleep) = sleep.get_or_insert_with(|| {
-        (
-            Waiter::current(),
-            Box::pin(tokio::time::sleep_until(deadline)),
-        )
-    });
-    if !waiter.is_current() || (replace && sleep.deadline() != deadline) {
+    let Some(wheel) = sleep else {
+        return sleep
+            .insert(Wheel {
+                waiter: Waiter::current(),
+                held: None,
+                sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            })
+            .poll(cx, false);
+    };
+    if !wheel.waiter.is_current() || (replace && wheel.deadline() != deadline) {
         // Replaced in place: no allocation.
-        sleep.set(tokio::time::sleep_until(deadline));
-        *waiter = Waiter::current();
-    } else if sleep.deadline() != deadline {
-        // Moving a registered deadline later (the watchdog's reset) is cheap.
-        sleep.as_mut().reset(deadline);
+        wheel.sleep.set(tokio::time::sleep_until(deadline));
+        wheel.waiter = Waiter::current();
+    } else if wheel.deadline() != deadline {
+        // Moving a registered deadline later is cheap; the poll below follows at once,
+        // so the waker stays known.
+        wheel.sleep.as_mut().reset(deadline);
     }
-    sleep.as_mut()
+    wheel.poll(cx, false)
 }
 
 /// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
@@ -116,7 +182,7 @@ pub(crate) fn wait_precise(
 
     // Asked already, for this task: the wheel too, or the OS timer alone.
     if let Some(with_wheel) = precise.asked_for(scheduled, cx.waker()) {
-        if with_wheel && sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
+        if with_wheel && wait_until(sleep, scheduled, true, cx).is_ready() {
             precise.cancel();
             return Poll::Ready(());
         }
@@ -130,7 +196,7 @@ pub(crate) fn wait_precise(
         // timer's move to a new `Sleep` does.
         if sleep
             .as_ref()
-            .is_some_and(|(waiter, _)| !waiter.is_current())
+            .is_some_and(|wheel| !wheel.waiter.is_current())
         {
             *sleep = None;
         }
@@ -138,7 +204,7 @@ pub(crate) fn wait_precise(
         // overdue path takes the budget.
         return Poll::Pending;
     }
-    if sleep_until(sleep, scheduled, true).poll(cx).is_ready() {
+    if wait_until(sleep, scheduled, true, cx).is_ready() {
         precise.cancel();
         return Poll::Ready(());
     }

@@ -119,3 +119,30 @@ fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_multi_thread_runtime
         .unwrap();
     a_stopped_timer_lets_a_sleep_win(runtime);
 }
+
+/// A wait whose `Sleep` poll is refused for lack of budget registers no waker with the
+/// wheel; the timer must not take the wheel's word for it afterwards (the poll after the
+/// budget's yield comes with the same waker), or the tick would never wake the task.
+#[tokio::test(start_paused = true)]
+async fn a_wait_refused_for_lack_of_budget_is_woken_at_its_tick() {
+    let start = tokio::time::Instant::now();
+    let mut timer = Timer::periodic(Duration::from_millis(10));
+    timer.tick().await; // its `Sleep` fired: the next wait moves it again
+    tokio::task::yield_now().await; // a fresh task poll, with a full budget
+    let first = poll_fn(|cx| {
+        // Spend the whole budget, then wait: tokio's `Sleep` returns `Pending` without
+        // registering, and has the task polled again.
+        while let Poll::Ready(unit) = tokio::task::coop::poll_proceed(cx) {
+            unit.made_progress();
+        }
+        Poll::Ready(timer.poll_tick(cx))
+    })
+    .await;
+    assert!(first.is_pending());
+    let tick = tokio::time::timeout(Duration::from_secs(3600), timer.tick())
+        .await
+        .expect("the wheel wakes the task at the tick")
+        .unwrap();
+    assert_eq!(tick.scheduled(), start + Duration::from_millis(20));
+    assert_eq!(tick.drift(), Duration::ZERO);
+}

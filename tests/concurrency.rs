@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    ms, next_tick, next_tick_within, noop_waker, offsets, TickCap, PATIENCE, REAL_PATIENCE,
+    ms, next_tick, next_tick_within, noop_waker, offsets, paused_runtime, TickCap, Wakes, PATIENCE,
+    REAL_PATIENCE,
 };
 use kadenz::Timer;
 use tokio::time::Instant;
@@ -351,4 +352,70 @@ fn sleep_past(instant: Instant) {
         .into_std()
         .saturating_duration_since(std::time::Instant::now());
     std::thread::sleep(left + Duration::from_micros(1));
+}
+
+/// A poll with the waker the wheel holds takes the wheel's word without looking at the
+/// runtime, as long as the `Sleep` has not fired. A runtime's shutdown fires every `Sleep`
+/// (and wakes its waker), so a wait whose runtime went away moves to the runtime that
+/// polls next, even with the very same waker (as the thread's waker of `block_on` on a
+/// multi-thread runtime is).
+#[test]
+fn a_wait_whose_runtime_shut_down_moves_on_with_the_same_waker() {
+    let wakes = Arc::new(Wakes::default());
+    let waker = std::task::Waker::from(wakes.clone());
+    let poll = |timer: &mut Timer| timer.poll_tick(&mut std::task::Context::from_waker(&waker));
+    let first = paused_runtime();
+    let mut timer = first.block_on(async {
+        let mut timer = Timer::periodic(Duration::from_secs(3600));
+        assert!(poll(&mut timer).is_pending());
+        assert!(poll(&mut timer).is_pending(), "the wheel's word");
+        timer
+    });
+    let due = timer.deadline().unwrap();
+    assert_eq!(wakes.count(), 0);
+    drop(first);
+    assert_eq!(wakes.count(), 1, "the shutdown fired the wait");
+    paused_runtime().block_on(async {
+        assert!(
+            poll(&mut timer).is_pending(),
+            "waits on this runtime's wheel"
+        );
+        assert!(poll(&mut timer).is_pending(), "the wheel's word");
+        tokio::time::sleep_until(due).await;
+        assert_eq!(wakes.count(), 2, "this runtime's wheel woke it");
+        let tick = poll(&mut timer);
+        assert!(matches!(tick, std::task::Poll::Ready(Some(tick)) if tick.scheduled() == due));
+    });
+}
+
+/// The timer's own `reset` to a later due time leaves the wheel entry at the earlier one
+/// (no driver lock); the wheel wakes the task there, and the poll that finds the tick not
+/// yet due moves the entry. The tick comes at the new due time, exactly.
+#[tokio::test(start_paused = true)]
+async fn a_reset_to_a_later_due_time_waits_on_the_entry_it_has() {
+    let start = Instant::now();
+    let wakes = Arc::new(Wakes::default());
+    let waker = std::task::Waker::from(wakes.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut watchdog = Timer::timeout(ms(10));
+    assert!(watchdog.poll_tick(&mut cx).is_pending());
+    tokio::time::advance(ms(6)).await;
+    watchdog.reset(); // now due at 16 ms; the entry stays at 10 ms
+    assert!(watchdog.poll_tick(&mut cx).is_pending());
+    tokio::time::advance(ms(4)).await; // 10 ms: the old entry fires
+    assert_eq!(wakes.count(), 1);
+    assert!(
+        watchdog.poll_tick(&mut cx).is_pending(),
+        "not due before 16 ms"
+    );
+    tokio::time::advance(ms(5)).await; // 15 ms
+    assert!(watchdog.poll_tick(&mut cx).is_pending());
+    assert_eq!(wakes.count(), 1);
+    tokio::time::advance(ms(1)).await; // 16 ms: the moved entry fires
+    assert_eq!(wakes.count(), 2);
+    let tick = watchdog.poll_tick(&mut cx);
+    assert!(
+        matches!(tick, std::task::Poll::Ready(Some(tick)) if tick.scheduled() == start + ms(16) && tick.drift() == Duration::ZERO),
+        "{tick:?}"
+    );
 }

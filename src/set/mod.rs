@@ -33,7 +33,7 @@ use tokio::time::Instant;
 
 use crate::label::Relative;
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
-use crate::wait::{sleep_until, wheel_still_waits, WheelSleep};
+use crate::wait::{wait_until, wheel_still_waits, Wheel, WheelSleep};
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_after, due_instant, Entry, Phase};
 use heap::Item;
@@ -686,10 +686,10 @@ impl<K> TimerSet<K> {
         if !self.waited {
             return;
         }
-        if let Some((_, sleep)) = &mut self.sleep {
-            if due < sleep.deadline() {
+        if let Some(wheel) = &mut self.sleep {
+            if due < wheel.deadline() {
                 if placed == Placed::FromNow {
-                    sleep.as_mut().reset(due);
+                    wheel.reset(due);
                 } else {
                     self.waited = false;
                 }
@@ -1596,7 +1596,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
             if self.waited {
                 if wheel_still_waits(&mut self.sleep, cx) {
-                    let armed = self.sleep.as_ref().map(|(_, sleep)| sleep.deadline());
+                    let armed = self.sleep.as_ref().map(Wheel::deadline);
                     if self.register(cx, armed) {
                         return Poll::Pending;
                     }
@@ -1659,7 +1659,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             return poll;
         }
         let _ = now;
-        let poll = sleep_until(&mut self.sleep, scheduled, false).poll(cx);
+        let poll = wait_until(&mut self.sleep, scheduled, false, cx);
         self.waited = poll.is_pending();
         poll
     }

@@ -6,7 +6,7 @@ pub mod set_model;
 pub mod strategies;
 
 #[allow(unused_imports)] // not every test binary polls by hand
-pub use model::noop_waker;
+pub use model::{noop_waker, paused_runtime};
 
 use std::fmt::Display;
 use std::future::poll_fn;
@@ -203,4 +203,20 @@ pub fn runtime_with_token(
         })
         .build()
         .unwrap()
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Default)]
+pub struct Wakes(pub std::sync::atomic::AtomicU64);
+
+impl Wakes {
+    pub fn count(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl std::task::Wake for Wakes {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -12,11 +12,13 @@
 //!   tick `ceil(d)`, so it lands on `now + (ceil(d) - floor(now)) ms`;
 //! - the wheel fires a `Sleep` due at `d` once the clock reaches `ceil(d)`. A timer
 //!   (precise or not: under the paused clock a precise timer asks no OS timer and waits
-//!   on the wheel as a default one) whose wheel waits for its pending tick (a poll left it waiting
-//!   for that tick, or the timer's own `reset`/`reset_after` moved its `Sleep` there, and
-//!   the schedule has not changed since) takes the wheel's word and reads no clock: the
-//!   tick comes when the wheel fires, not before. Otherwise a poll reads the clock and
-//!   delivers a tick that is due at once.
+//!   on the wheel as a default one) whose wheel waits for a time `w` no later than its pending tick
+//!   (a poll left it waiting for that tick, so `w` is the tick's due time; or the timer's
+//!   own `reset`/`reset_after` restarted it while its `Sleep` waited for an earlier `w`
+//!   that had not fired, and left the `Sleep` there; and the schedule has not changed
+//!   otherwise since) takes the wheel's word and reads no clock until the wheel fires
+//!   `w`. Otherwise a poll reads the clock and delivers a tick that is due at once, or
+//!   leaves the timer waiting on the wheel for it.
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -167,7 +169,10 @@ pub struct Model {
     stats: Stats,
     /// The timer has a wheel `Sleep` (made by its first wait).
     has_sleep: bool,
-    /// The wheel waits for the pending tick; every change of the schedule clears it.
+    /// The due time the `Sleep` waits for (the tick of the wait that last moved it).
+    sleep_at: u64,
+    /// The wheel waits for `sleep_at`, no later than the pending tick; every change of
+    /// the schedule but the timer's own restart from now clears it.
     waited: bool,
     /// `TimerBuilder::jitter` and `jitter_seed`: (max µs, seed).
     pub jitter: Option<(u64, u64)>,
@@ -196,6 +201,7 @@ impl Model {
             now,
             stats: (0, 0, 0),
             has_sleep: false,
+            sleep_at: 0,
             waited: false,
             jitter: None,
         };
@@ -256,12 +262,19 @@ impl Model {
         }
     }
 
-    /// A restart by the timer's own `reset`/`reset_after` moves its wheel `Sleep`.
-    fn moves_the_sleep(&mut self) {
-        // A jittered timer waits for its due time plus the offset: it leaves that to the
-        // next poll.
-        if self.has_sleep && self.jitter.is_none() && self.deadline().is_some() {
-            self.waited = true;
+    /// A restart by the timer's own `reset`/`reset_after` leaves its wheel `Sleep` where
+    /// it is, and keeps waiting on it if it has not fired and waits no later than the new
+    /// due time. A jittered timer waits for its due time plus the offset: it leaves that
+    /// to the next poll.
+    fn restarts_on_the_sleep(&mut self) {
+        if let Some(due) = self.deadline() {
+            if self.has_sleep
+                && self.jitter.is_none()
+                && !self.wheel_fired(self.sleep_at)
+                && self.sleep_at <= due
+            {
+                self.waited = true;
+            }
         }
     }
 
@@ -273,13 +286,14 @@ impl Model {
     /// Whether a poll now delivers the tick due at `due`; a poll that does not leaves the
     /// timer waiting on the wheel for it.
     fn poll_delivers(&mut self, due: u64) -> bool {
-        if self.waited {
-            return self.wheel_fired(due);
+        if self.waited && !self.wheel_fired(self.sleep_at) {
+            return false;
         }
         if self.now >= due {
             return true;
         }
         self.has_sleep = true;
+        self.sleep_at = due;
         self.waited = true;
         false
     }
@@ -339,9 +353,10 @@ impl Model {
             self.start(0);
         }
         let due = self.deadline()?;
-        if !self.poll_delivers(due) {
-            // Waiting on the wheel: the idle runtime moves the clock until it fires.
-            self.now = self.wake_for(due);
+        while !self.poll_delivers(due) {
+            // Waiting on the wheel: the idle runtime moves the clock until it fires, and
+            // polls again.
+            self.now = self.wake_for(self.sleep_at);
         }
         self.deliver()
     }
@@ -353,6 +368,15 @@ impl Model {
             _ => None,
         }
     }
+}
+
+/// A current-thread runtime whose clock starts paused.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
 }
 
 /// Whether the wheel has fired, at `now`, a `Sleep` set to `due` (µs since the runtime
@@ -512,12 +536,7 @@ fn run_with(
     } else {
         start
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    paused_runtime().block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
         let seen = |tick: Option<Tick>| {
@@ -595,7 +614,7 @@ fn run_with(
                     control(&mut timer, c, t0, model.now);
                     model.control(c);
                     if let Control::Reset | Control::ResetAfter(_) = c {
-                        model.moves_the_sleep();
+                        model.restarts_on_the_sleep();
                     }
                     (None, None)
                 }

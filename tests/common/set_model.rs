@@ -28,8 +28,8 @@ use kadenz::{SetHandle, Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
 use super::model::{
-    builder, control as timer_control, instant, noop_waker, wake_for, wheel_fired, Control, Model,
-    Policy, SeenTick, Start, State,
+    builder, control as timer_control, instant, noop_waker, paused_runtime, wake_for, wheel_fired,
+    Control, Model, Policy, SeenTick, Start, State,
 };
 
 /// An operation on a set (keys are small numbers).
@@ -283,14 +283,6 @@ fn seen(t0: Instant, tick: Tick) -> SeenTick {
 
 /// How long an awaited tick may take before the runner calls the set stuck.
 const STUCK: Duration = Duration::from_secs(1_000_000_000);
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
 
 fn insert(
     set: &mut TimerSet<u8>,
