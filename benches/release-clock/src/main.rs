@@ -3,8 +3,8 @@
 //! release build). Prints the median ns per operation and the ratios over the rounds.
 //!
 //! ```text
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml -- [ROUNDS]
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml --features precise
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml -- [ROUNDS]
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml --features precise
 //! ```
 //!
 //! With `--features precise`, a third group polls a waiting precise timer (which reads the
