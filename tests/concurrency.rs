@@ -1,13 +1,14 @@
 //! Many timers at once, timers that change hands, and runtimes that go away.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    ms, next_tick, next_tick_within, noop_waker, offsets, TickCap, PATIENCE, REAL_PATIENCE,
+    ms, next_tick, next_tick_within, noop_waker, offsets, poll_once, TickCap, PATIENCE,
+    REAL_PATIENCE,
 };
 use kadenz::Timer;
 use tokio::time::Instant;
@@ -196,12 +197,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_time()
         .build()
         .unwrap()
-}
-
-/// Polls `tick()` once and drops it, as a `select!` whose other branch won.
-fn poll_once(timer: &mut Timer) -> std::task::Poll<Option<kadenz::Tick>> {
-    let waker = noop_waker();
-    timer.poll_tick(&mut std::task::Context::from_waker(&waker))
 }
 
 /// Waits for the next tick on the current runtime, which must wake it by itself: a guard

@@ -2,7 +2,7 @@
 //! with exact values; on a multi-thread runtime with invariants that hold however the
 //! machine is loaded.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

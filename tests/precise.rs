@@ -4,7 +4,7 @@
 //! stops, budget). Lateness is measured by the figures tool, never here.
 #![cfg(feature = "precise")]
 
-mod common;
+use kadenz_testkit as common;
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! removed entries, an empty set, replacement, the cooperative budget, cancel safety,
 //! errors. (The model-based tests are in `set_model.rs`.)
 
-mod common;
+use kadenz_testkit as common;
 
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -16,7 +16,7 @@ use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, 
 use kadenz::{Error, Timer, TimerSet};
 use tokio::time::{advance, Instant};
 
-use common::{ms, noop_waker, PATIENCE};
+use common::{ms, noop_waker, poll_once, PATIENCE};
 
 /// (key, due in ms since `t0`, drift in ms, missed, skipped) of the next tick.
 async fn next_of<K: std::hash::Hash + Eq + Clone>(
@@ -33,11 +33,6 @@ async fn next_of<K: std::hash::Hash + Eq + Clone>(
         tick.missed(),
         tick.skipped(),
     )
-}
-
-fn poll_once<K: std::hash::Hash + Eq + Clone>(set: &mut TimerSet<K>) -> Poll<(K, kadenz::Tick)> {
-    let waker = noop_waker();
-    set.poll_next(&mut Context::from_waker(&waker))
 }
 
 #[tokio::test(start_paused = true)]

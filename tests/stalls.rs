@@ -5,7 +5,7 @@
 //! The real clock decides how many ticks are overdue, never whether a test passes: every
 //! assertion relates what a tick reports to what its policy says it must be.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
