@@ -361,11 +361,7 @@ async fn no_allocation_per_handle_kick_or_tick() {
 #[cfg(feature = "precise")]
 #[test]
 fn no_allocation_per_precise_tick() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    common::current_thread_runtime().block_on(async {
         let mut timer = Timer::builder(Duration::from_micros(200))
             .precise(true)
             .build()

@@ -146,6 +146,24 @@ pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     (scheduled, tick.drift().as_micros() as u64)
 }
 
+/// A current-thread runtime with the time driver, on the real clock.
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// A current-thread runtime with the time driver, its clock paused (as
+/// `#[tokio::test(start_paused = true)]`), for tests that build their runtimes themselves.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
 /// A multi-thread runtime with two workers and the time driver, on the real clock (a
 /// multi-thread runtime's clock cannot be paused).
 pub fn multi_thread_runtime() -> tokio::runtime::Runtime {

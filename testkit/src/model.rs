@@ -20,7 +20,7 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -457,12 +457,7 @@ pub fn run_timer(
     } else {
         start
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
+    crate::paused_runtime().block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
         let seen = |tick: Option<Tick>| {
@@ -519,9 +514,7 @@ pub fn run_timer(
                     // budget would make the next one `Pending` (to yield), which is right
                     // but not what this step compares. The budget has tests of its own.
                     let got = tokio::task::coop::unconstrained(async {
-                        let waker = noop_waker();
-                        let mut cx = Context::from_waker(&waker);
-                        match timer.poll_tick(&mut cx) {
+                        match crate::poll_once(&mut timer) {
                             Poll::Ready(tick) => Some(seen(tick)),
                             Poll::Pending => None,
                         }

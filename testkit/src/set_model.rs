@@ -27,7 +27,7 @@ use futures_core::Stream;
 use kadenz::{SetHandle, Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
-use crate::poll_once;
+use crate::{paused_runtime, poll_once};
 
 use super::model::{
     builder, control as timer_control, instant, wake_for, wheel_fired, Control, Model, Policy,
@@ -257,14 +257,6 @@ fn seen(t0: Instant, tick: Tick) -> SeenTick {
 
 /// How long an awaited tick may take before the runner calls the set stuck.
 const STUCK: Duration = Duration::from_secs(1_000_000_000);
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
 
 fn insert(
     set: &mut TimerSet<u8>,
