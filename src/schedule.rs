@@ -1,7 +1,7 @@
 //! The schedule of a timer: when its next tick is due, and the tick it yields when asked at
 //! a given instant. Integers and instants handed in by the caller only: nothing here reads
 //! a clock or waits, so every way of waiting (the timer wheel today) shares this one piece,
-//! and the reference model in `tests/common/model.rs` describes exactly this.
+//! and the reference model in `testkit/src/model.rs` describes exactly this.
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Odd and hostile input: the extremes of the time line, start delays near the limit,
 //! and custom policies that answer nonsense. Nothing may hang, wrap or panic unexpectedly.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! `Sleep` (boxed on its first wait) and the runtime's own buffers (grown on their first
 //! use). What is counted is only the steady state: many ticks in a row.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

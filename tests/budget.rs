@@ -103,11 +103,7 @@ fn a_stopped_timer_lets_a_sleep_win(runtime: tokio::runtime::Runtime) {
 
 #[test]
 fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_current_thread_runtime() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    a_stopped_timer_lets_a_sleep_win(runtime);
+    a_stopped_timer_lets_a_sleep_win(kadenz_testkit::current_thread_runtime());
 }
 
 #[test]

@@ -1,14 +1,14 @@
 //! Many timers at once, timers that change hands, and runtimes that go away.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    ms, next_tick, next_tick_within, noop_waker, offsets, paused_runtime, TickCap, Wakes, PATIENCE,
-    REAL_PATIENCE,
+    current_thread_runtime, ms, next_tick, next_tick_within, offsets, paused_runtime, poll_once,
+    TickCap, Wakes, PATIENCE, REAL_PATIENCE,
 };
 use kadenz::Timer;
 use tokio::time::Instant;
@@ -165,10 +165,7 @@ async fn a_timer_dropped_while_a_tick_is_pending() {
 
 #[test]
 fn a_runtime_shut_down_with_live_timers() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = current_thread_runtime();
     let (mut kept, pending) = runtime.block_on(async {
         let mut kept = Timer::periodic(ms(1));
         next_tick_within(&mut kept, REAL_PATIENCE).await.unwrap();
@@ -192,19 +189,6 @@ fn a_runtime_shut_down_with_live_timers() {
     assert!(kept.is_running());
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Polls `tick()` once and drops it, as a `select!` whose other branch won.
-fn poll_once(timer: &mut Timer) -> std::task::Poll<Option<kadenz::Tick>> {
-    let waker = noop_waker();
-    timer.poll_tick(&mut std::task::Context::from_waker(&waker))
-}
-
 /// Waits for the next tick on the current runtime, which must wake it by itself: a guard
 /// far longer than the tick's interval turns a missed wake-up into a failure, not a hang.
 async fn woken_by_this_runtime(timer: &mut Timer) -> kadenz::Tick {
@@ -220,14 +204,14 @@ async fn woken_by_this_runtime(timer: &mut Timer) -> kadenz::Tick {
 
 #[test]
 fn a_timer_outlives_the_runtime_it_was_created_and_waited_on() {
-    let first = runtime();
+    let first = current_thread_runtime();
     let (mut timer, due) = first.block_on(async {
         let mut timer = Timer::periodic(ms(20));
         let tick = timer.tick().await.unwrap(); // registered with the first runtime's driver
         (timer, tick.scheduled() + ms(20))
     });
     drop(first);
-    runtime().block_on(async {
+    current_thread_runtime().block_on(async {
         assert_eq!(woken_by_this_runtime(&mut timer).await.scheduled(), due);
     });
 }
@@ -236,7 +220,7 @@ fn a_timer_outlives_the_runtime_it_was_created_and_waited_on() {
 fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
     // The first runtime stays alive but is never driven again: only the second runtime's
     // timer driver can wake the timer.
-    let first = runtime();
+    let first = current_thread_runtime();
     let mut timer = first.block_on(async {
         let mut timer = Timer::periodic(ms(200));
         assert!(
@@ -245,7 +229,7 @@ fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
         );
         timer
     });
-    runtime().block_on(async {
+    current_thread_runtime().block_on(async {
         woken_by_this_runtime(&mut timer).await;
         woken_by_this_runtime(&mut timer).await;
     });
@@ -254,7 +238,7 @@ fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
 
 #[test]
 fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
-    let first = runtime();
+    let first = current_thread_runtime();
     let mut timer = first.block_on(async {
         let mut timer = Timer::periodic(ms(200));
         assert!(
@@ -264,7 +248,7 @@ fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
         timer
     });
     drop(first);
-    runtime().block_on(async {
+    current_thread_runtime().block_on(async {
         woken_by_this_runtime(&mut timer).await;
     });
 }
@@ -283,7 +267,7 @@ fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
             timer
         });
         let dropper = std::thread::spawn(move || drop(first));
-        runtime().block_on(async {
+        current_thread_runtime().block_on(async {
             for _ in 0..3 {
                 woken_by_this_runtime(&mut timer).await;
             }
@@ -298,7 +282,7 @@ fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
 /// the clock outside a runtime: the test waits for that instant, then polls once.)
 #[test]
 fn a_due_tick_is_delivered_outside_a_runtime_after_a_wait_begun_in_block_on() {
-    let (mut timer, due) = runtime().block_on(async {
+    let (mut timer, due) = current_thread_runtime().block_on(async {
         let due = Instant::now() + ms(2);
         let mut timer = Timer::periodic(ms(50));
         timer.reset_at(due);
@@ -322,23 +306,16 @@ fn a_due_tick_is_delivered_outside_a_runtime_after_a_wait_begun_in_block_on() {
 /// The same for a `TimerSet`.
 #[test]
 fn a_due_set_tick_is_delivered_outside_a_runtime_after_a_wait_begun_in_block_on() {
-    let (mut set, due) = runtime().block_on(async {
+    let (mut set, due) = current_thread_runtime().block_on(async {
         let due = Instant::now() + ms(2);
         let mut set = kadenz::TimerSet::new();
         set.insert(7u32, Timer::builder(ms(50)).first_tick_at(due))
             .unwrap();
-        let waker = noop_waker();
-        let mut cx = std::task::Context::from_waker(&waker);
-        assert!(
-            set.poll_next(&mut cx).is_pending(),
-            "waiting, outside a task"
-        );
+        assert!(poll_once(&mut set).is_pending(), "waiting, outside a task");
         (set, due)
     });
     sleep_past(due);
-    let waker = noop_waker();
-    let mut cx = std::task::Context::from_waker(&waker);
-    let (key, tick) = match set.poll_next(&mut cx) {
+    let (key, tick) = match poll_once(&mut set) {
         std::task::Poll::Ready(ready) => ready,
         std::task::Poll::Pending => panic!("the tick is due"),
     };

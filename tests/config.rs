@@ -2,7 +2,7 @@
 //! round trips), `TimerConfig` from TOML and JSON (serde feature), and a timer built from
 //! a configuration ticking exactly as the same timer built by hand.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -2,7 +2,7 @@
 //! `reset_at`, `reset_immediately`, `set_interval`, wall-clock alignment and `realign`, the
 //! counts a tick carries and the timer's stats, under tokio's paused clock, exactly.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

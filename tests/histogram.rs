@@ -1,7 +1,7 @@
 //! Drift histograms (`record_drift`) of a timer and of a set, under the paused clock with
 //! exact values; off by default, and refused on a set's entry.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::time::Duration;
 

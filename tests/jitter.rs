@@ -1,7 +1,7 @@
 //! `TimerBuilder::jitter`: ticks spread by a seeded offset, under the paused clock with
 //! exact values; the grid and the policy unchanged; the options' errors.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::time::Duration;
 

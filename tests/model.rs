@@ -1,11 +1,11 @@
-//! The Timer against the reference model of `common/model.rs`, on random operation
+//! The Timer against the reference model of `testkit/src/model.rs`, on random operation
 //! sequences: every built-in policy, and `Timer::timeout`; random intervals
 //! (sub-millisecond ones included), random starts (a start delay, `tick_at_start`,
 //! `first_tick_at`, `auto_start(false)`), and random advances of the paused clock, ticks,
 //! stream items, single polls (cancellations), resets of every kind, new intervals and
 //! stops, each by the timer itself or by a `TimerHandle`.
 
-mod common;
+use kadenz_testkit as common;
 
 #[cfg(feature = "precise")]
 use common::model::run_timer;

@@ -2,7 +2,7 @@
 //! `Debug` output of `Timer`, `TimerHandle` and `TimerSet`, exact under the paused clock.
 //! (The `tracing` feature's events are tested in `tests/tracing.rs`.)
 
-mod common;
+use kadenz_testkit as common;
 
 use common::{ms, next_tick, us};
 use kadenz::policy::SkipMissedAndResync;

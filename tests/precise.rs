@@ -4,7 +4,7 @@
 //! stops, budget). Lateness is measured by the figures tool, never here.
 #![cfg(feature = "precise")]
 
-mod common;
+use kadenz_testkit as common;
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use common::{ms, offsets, us};
+use common::{current_thread_runtime, ms, multi_thread_runtime, offsets, paused_runtime, us};
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Tick, Timer};
 use tokio::time::{advance, Instant};
@@ -43,7 +43,7 @@ async fn an_os_timer_serves_precise_timers_on_linux() {
 /// phase of the wheel's millisecond grid): ticks awaited at once, or after the receiver
 /// was busy.
 fn script(make: impl FnOnce() -> Timer, busy_us: &[u64]) -> Vec<(u64, u64, u64, u64)> {
-    paused().block_on(async {
+    paused_runtime().block_on(async {
         let start = Instant::now();
         let mut timer = make();
         let mut ticks = Vec::new();
@@ -55,14 +55,6 @@ fn script(make: impl FnOnce() -> Timer, busy_us: &[u64]) -> Vec<(u64, u64, u64, 
         }
         ticks
     })
-}
-
-fn paused() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
 }
 
 #[test]
@@ -123,7 +115,7 @@ fn under_the_paused_clock_only_the_wheel_wakes_a_precise_timer() {
     // The same count of wake-ups, tick after tick: an OS timer asked while the clock is
     // paused would add one.
     let wakes = |precise: bool| {
-        paused().block_on(async {
+        paused_runtime().block_on(async {
             let mut timer = Timer::builder(ms(3)).precise(precise).build().unwrap();
             let mut wakes = Vec::new();
             for _ in 0..5 {
@@ -153,19 +145,11 @@ async fn a_precise_overdue_tick_takes_the_budget() {
     assert_eq!(readies, 128, "tokio's budget of one task poll");
 }
 
-fn multi_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
 /// On the real clock (no pause possible on a multi-thread runtime, so the OS timer alone
 /// wakes the timer): every tick on its grid, none early, none lost.
 #[test]
 fn on_a_multi_thread_runtime_a_precise_timer_keeps_its_schedule() {
-    multi_thread().block_on(async {
+    multi_thread_runtime().block_on(async {
         let mut timer = precise(us(700), TriggerAllMissed);
         let origin = timer.deadline().unwrap() - us(700);
         for k in 1..=200u32 {
@@ -181,7 +165,7 @@ fn on_a_multi_thread_runtime_a_precise_timer_keeps_its_schedule() {
 /// deadline, never at the old one; a stop ends the wait.
 #[test]
 fn on_a_multi_thread_runtime_handles_steer_a_waiting_precise_timer() {
-    multi_thread().block_on(async {
+    multi_thread_runtime().block_on(async {
         let mut timer = Timer::builder(Duration::from_secs(3_600))
             .precise(true)
             .build()
@@ -208,26 +192,20 @@ fn on_a_multi_thread_runtime_handles_steer_a_waiting_precise_timer() {
 /// Many precise timers share the one OS timer: each gets its own ticks.
 #[test]
 fn a_thousand_precise_timers_each_get_their_ticks() {
-    multi_thread().block_on(common::precise_timers_keep_their_schedules(1_000, 20));
+    multi_thread_runtime().block_on(common::precise_timers_keep_their_schedules(1_000, 20));
 }
 
 /// A precise timer moved from one runtime to another in the middle of a wait.
 #[test]
 fn a_precise_wait_follows_the_timer_to_another_runtime() {
-    let first = multi_thread();
+    let first = multi_thread_runtime();
     let mut timer = first.block_on(async {
         let mut timer = precise(ms(2), TriggerAllMissed);
-        let waker = common::noop_waker();
-        assert!(timer
-            .poll_tick(&mut Context::from_waker(&waker))
-            .is_pending());
+        assert!(common::poll_once(&mut timer).is_pending());
         timer
     });
     drop(first);
-    let second = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let second = current_thread_runtime();
     second.block_on(async {
         let origin = timer.deadline().unwrap() - ms(2);
         let tick = tokio::time::timeout(Duration::from_secs(30), timer.tick())
@@ -244,7 +222,7 @@ fn a_precise_wait_follows_the_timer_to_another_runtime() {
 fn on_a_multi_thread_runtime_a_precise_set_keeps_every_schedule() {
     use kadenz::{Error, TimerSet};
 
-    multi_thread().block_on(async {
+    multi_thread_runtime().block_on(async {
         let mut plain = TimerSet::new();
         assert!(matches!(
             plain.insert(0, Timer::builder(us(700)).precise(true)),
@@ -262,7 +240,7 @@ fn on_a_multi_thread_runtime_a_precise_set_keeps_every_schedule() {
 #[test]
 fn a_sub_millisecond_advance_delivers_a_precise_tick_as_a_default_one() {
     let run = |precise: bool| {
-        paused().block_on(async {
+        paused_runtime().block_on(async {
             let start = Instant::now();
             let mut timer = Timer::builder(us(1_500)).precise(precise).build().unwrap();
             let mut ticks = Vec::new();
@@ -289,7 +267,7 @@ fn a_sub_millisecond_advance_delivers_a_precise_set_tick_as_a_default_one() {
     use kadenz::TimerSet;
 
     let run = |precise: bool| {
-        paused().block_on(async {
+        paused_runtime().block_on(async {
             let start = Instant::now();
             let mut set = TimerSet::new().precise(precise);
             set.insert(0, Timer::builder(us(1_500)).precise(precise))
@@ -345,7 +323,7 @@ fn a_precise_wait_moved_to_a_multi_thread_runtime_releases_the_old_runtime() {
     // Another task's waker on the new runtime.
     let waker = Waker::from(Arc::new(Wakes::default()));
     let mut cx = Context::from_waker(&waker);
-    multi_thread().block_on(async {
+    multi_thread_runtime().block_on(async {
         assert!(timer.poll_tick(&mut cx).is_pending());
         assert!(set.poll_next(&mut cx).is_pending());
     });

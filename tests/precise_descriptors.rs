@@ -4,7 +4,7 @@
 //! process's descriptors and counts its timerfds.
 #![cfg(all(feature = "precise", target_os = "linux"))]
 
-mod common;
+use kadenz_testkit as common;
 
 use std::fs::File;
 use std::task::{Context, Poll};

@@ -6,7 +6,7 @@
 //! lateness is measured by the figures tool, never here.
 #![cfg(all(feature = "precise", target_os = "linux"))]
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! interval after its start, so a timer with a 1 s interval started at `start` has its
 //! reference time `t` at `start + 1 s + t`.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::time::Duration;
 

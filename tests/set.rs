@@ -2,7 +2,7 @@
 //! removed entries, an empty set, replacement, the cooperative budget, cancel safety,
 //! errors. (The model-based tests are in `set_model.rs`.)
 
-mod common;
+use kadenz_testkit as common;
 
 use std::cell::Cell;
 use std::future::poll_fn;
@@ -16,7 +16,7 @@ use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, 
 use kadenz::{Error, Timer, TimerSet};
 use tokio::time::{advance, Instant};
 
-use common::{ms, noop_waker, PATIENCE};
+use common::{current_thread_runtime, ms, noop_waker, paused_runtime, poll_once, PATIENCE};
 
 /// (key, due in ms since `t0`, drift in ms, missed, skipped) of the next tick.
 async fn next_of<K: std::hash::Hash + Eq + Clone>(
@@ -33,11 +33,6 @@ async fn next_of<K: std::hash::Hash + Eq + Clone>(
         tick.missed(),
         tick.skipped(),
     )
-}
-
-fn poll_once<K: std::hash::Hash + Eq + Clone>(set: &mut TimerSet<K>) -> Poll<(K, kadenz::Tick)> {
-    let waker = noop_waker();
-    set.poll_next(&mut Context::from_waker(&waker))
 }
 
 #[tokio::test(start_paused = true)]
@@ -437,24 +432,14 @@ async fn resets_leave_bounded_memory_behind() {
 /// A set moves to another runtime between polls, as a timer does.
 #[test]
 fn a_set_follows_its_task_to_another_runtime() {
-    let paused = || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap()
-    };
-    let first = paused();
+    let first = paused_runtime();
     let mut set = TimerSet::new();
     first.block_on(async {
         set.insert(1, Timer::builder(ms(10))).unwrap();
         assert!(poll_once(&mut set).is_pending());
     });
     drop(first);
-    let second = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let second = current_thread_runtime();
     second.block_on(async {
         let (key, _) = tokio::time::timeout(Duration::from_secs(10), set.next())
             .await

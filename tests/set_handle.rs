@@ -2,7 +2,7 @@
 //! values: kicks, call order, wake-ups only when a command needs the set earlier,
 //! missing keys, a dropped set; and a set that hands out no handle.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,10 +1,10 @@
-//! `TimerSet` against the reference model (`common/set_model.rs`) and against lone
+//! `TimerSet` against the reference model (`testkit/src/set_model.rs`) and against lone
 //! `Timer`s given the same operations, on random operation sequences: up to five keys,
 //! inserted (and replaced) with random intervals, policies and starts, removed, reset in
 //! every way, given new intervals, stopped; random advances of the paused clock, awaited
 //! ticks, stream items and single polls.
 
-mod common;
+use kadenz_testkit as common;
 
 #[cfg(feature = "precise")]
 use common::set_model::run_set_with;

@@ -5,7 +5,7 @@
 //! The real clock decides how many ticks are overdue, never whether a test passes: every
 //! assertion relates what a tick reports to what its policy says it must be.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,14 +16,10 @@ use kadenz::{Tick, Timer};
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::Instant;
 
-use common::{next_tick_within, TickCap, REAL_PATIENCE};
+use common::{current_thread_runtime, next_tick_within, TickCap, REAL_PATIENCE};
 
 const INTERVAL_US: u64 = 100;
 const STALL: Duration = Duration::from_millis(300); // 3,000 intervals
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().enable_time().build().unwrap()
-}
 
 /// A multi-thread runtime with one worker, so that the timer's task and the others share
 /// a thread, as on the current-thread runtime.
@@ -77,7 +73,7 @@ async fn stall_and_recover(policy: impl MissedTickPolicy + Clone) -> Vec<Tick> {
 
 #[test]
 fn trigger_all_missed_recovers_every_tick() {
-    for runtime in [current_thread(), multi_thread()] {
+    for runtime in [current_thread_runtime(), multi_thread()] {
         let ticks = runtime.block_on(stall_and_recover(TriggerAllMissed));
         // Not one tick lost: consecutive, and the stall's ticks came late in a burst.
         let late = ticks
@@ -96,7 +92,7 @@ fn trigger_all_missed_recovers_every_tick() {
 
 #[test]
 fn skip_missed_and_resync_skips_the_stall_and_keeps_the_grid() {
-    for runtime in [current_thread(), multi_thread()] {
+    for runtime in [current_thread_runtime(), multi_thread()] {
         let ticks = runtime.block_on(stall_and_recover(SkipMissedAndResync));
         assert!(ticks[1].drift() >= STALL - Duration::from_micros(INTERVAL_US));
         let skipped = ticks[2].scheduled() - ticks[1].scheduled();
@@ -109,7 +105,7 @@ fn skip_missed_and_resync_skips_the_stall_and_keeps_the_grid() {
 
 #[test]
 fn skip_missed_and_drift_skips_the_stall_and_moves_the_grid() {
-    for runtime in [current_thread(), multi_thread()] {
+    for runtime in [current_thread_runtime(), multi_thread()] {
         let ticks = runtime.block_on(stall_and_recover(SkipMissedAndDrift::default()));
         assert!(ticks[1].drift() >= STALL - Duration::from_micros(INTERVAL_US));
         assert_eq!(
@@ -168,7 +164,7 @@ async fn million_tick_burst() {
 
 #[test]
 fn a_million_tick_burst_does_not_starve_the_current_thread_runtime() {
-    current_thread().block_on(million_tick_burst());
+    current_thread_runtime().block_on(million_tick_burst());
 }
 
 #[test]

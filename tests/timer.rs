@@ -1,30 +1,20 @@
 //! The Timer's behaviour under tokio's paused clock: start, life cycle, stalls, custom
 //! policies, cancel safety, fairness and the traits it implements.
 
-mod common;
+use kadenz_testkit as common;
 
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
-use common::{ms, next_tick, noop_waker, offsets, tick_at, us, TickCap, PATIENCE};
+use common::{ms, next_tick, offsets, poll_once, tick_at, us, TickCap, PATIENCE};
 use futures_core::Stream;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Error, NextTick, Tick, Timer, TimerBuilder};
 use tokio::time::{advance, Instant};
-
-/// Polls once with a waker that does nothing: `Some(result)` if ready.
-fn poll_once(timer: &mut Timer) -> Option<Option<Tick>> {
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    match timer.poll_tick(&mut cx) {
-        Poll::Ready(tick) => Some(tick),
-        Poll::Pending => None,
-    }
-}
 
 // --- start -------------------------------------------------------------------------
 
@@ -34,7 +24,7 @@ async fn first_tick_is_one_interval_after_start() {
     let mut timer = Timer::periodic(ms(100));
     assert_eq!(
         poll_once(&mut timer),
-        None,
+        Poll::Pending,
         "unlike tokio's interval, no immediate tick"
     );
     let tick = next_tick(&mut timer).await.unwrap();
@@ -69,7 +59,7 @@ async fn without_auto_start_the_first_poll_starts_the_timer() {
     let start = Instant::now();
     assert_eq!(
         poll_once(&mut timer),
-        None,
+        Poll::Pending,
         "the first poll starts it, no tick missed"
     );
     assert!(timer.is_running());
@@ -169,7 +159,7 @@ async fn reset_after_a_huge_delay_saturates_instead_of_panicking() {
     timer.reset_after(Duration::MAX);
     assert!(timer.is_running());
     assert_eq!(timer.deadline(), None, "beyond the end of the time line");
-    assert_eq!(poll_once(&mut timer), None);
+    assert_eq!(poll_once(&mut timer), Poll::Pending);
     timer.reset();
     assert!(next_tick(&mut timer).await.is_some());
 }
@@ -355,7 +345,7 @@ async fn a_policy_answering_u64_max_stops_ticking_until_reset() {
     assert_eq!(timer.deadline(), None);
     assert_eq!(timer.size_hint(), (0, None));
     advance(Duration::from_secs(86_400 * 365)).await;
-    assert_eq!(poll_once(&mut timer), None, "never due");
+    assert_eq!(poll_once(&mut timer), Poll::Pending, "never due");
     let elapsed = tokio::time::timeout(Duration::from_secs(3600), timer.tick()).await;
     assert!(elapsed.is_err(), "still not due an hour later");
     timer.reset();
@@ -530,14 +520,14 @@ async fn overdue_ticks_take_cooperative_budget() {
     advance(ms(1)).await; // a thousand ticks are overdue
     let mut ready = 0;
     let mut cap = TickCap::new(10_000, "in one poll of the task");
-    while poll_once(&mut timer).is_some() {
+    while poll_once(&mut timer).is_ready() {
         cap.count();
         ready += 1;
     }
     // tokio gives a task a budget of 128 units per poll; each overdue tick takes one.
     assert_eq!(ready, 128);
     tokio::task::yield_now().await; // a new poll of this task: a new budget
-    assert!(poll_once(&mut timer).is_some());
+    assert!(poll_once(&mut timer).is_ready());
 }
 
 async fn burst_does_not_starve_other_tasks() {

@@ -5,7 +5,7 @@
 //! runs on a current-thread runtime, so its spawned tasks run on that thread too).
 #![cfg(feature = "tracing")]
 
-mod common;
+use kadenz_testkit as common;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

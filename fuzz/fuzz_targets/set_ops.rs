@@ -6,19 +6,9 @@
 //! entry against a lone `Timer`. See CONTRIBUTING.md for how to run it.
 #![no_main]
 
-#[path = "../../tests/common/model.rs"]
-#[allow(dead_code)]
-mod model;
-#[path = "../../tests/common/set_model.rs"]
-#[allow(dead_code)]
-mod set_model;
-
-#[path = "bytes.rs"]
-mod bytes;
-
-use bytes::Bytes;
+use kadenz_testkit::bytes::Bytes;
+use kadenz_testkit::set_model::{run_set, run_side_by_side, SetOp};
 use libfuzzer_sys::fuzz_target;
-use set_model::{run_set, run_side_by_side, SetOp};
 
 const MAX_OPS: usize = 256;
 

@@ -4,16 +4,9 @@
 //! the proptest in `tests/model.rs` uses; then the same operations with jitter. See CONTRIBUTING.md for how to run it.
 #![no_main]
 
-#[path = "../../tests/common/model.rs"]
-#[allow(dead_code)]
-mod model;
-
-#[path = "bytes.rs"]
-mod bytes;
-
-use bytes::Bytes;
+use kadenz_testkit::bytes::Bytes;
+use kadenz_testkit::model::{run, run_jittered, Op};
 use libfuzzer_sys::fuzz_target;
-use model::{run, run_jittered, Op};
 
 /// The most operations one input runs: enough for long schedules, few enough to keep
 /// executions fast.
@@ -21,8 +14,8 @@ const MAX_OPS: usize = 256;
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
-    // The same bytes, read in the same order, as before the readers moved to bytes.rs: the
-    // corpus keeps its meaning.
+    // The same bytes, read in the same order, as before the readers moved out of this
+    // file: the corpus keeps its meaning.
     let policy = bytes.policy();
     let interval = bytes.interval();
     let start = bytes.start();

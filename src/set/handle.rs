@@ -4,7 +4,7 @@
 //! command may need it before the wake-up it already waits for.
 //!
 //! The protocol is the timer handle's (`src/handle.rs`), with a queue instead of one
-//! command, for reviewers (the loom model check in `src/set/loom_check.rs` checks it):
+//! command, for reviewers (the loom model check in `src/set/handle/loom_check.rs` checks it):
 //!
 //! - Everything a handle writes (its command, `pending = true`) and the waker it takes
 //!   are under the mutex; the queue keeps the order in which the handles took the lock.

@@ -5,8 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Wake, Waker};
+use std::task::Context;
 
 use kadenz::Timer;
 use tokio::time::{Interval, Sleep};
@@ -36,12 +35,5 @@ impl PollOnce for Pin<Box<Sleep>> {
     }
 }
 
-/// A waker that does nothing, for polling by hand. (`Waker::noop` is newer than the
-/// crate's minimum supported Rust version, which clippy enforces on every target.)
-pub fn noop_waker() -> Waker {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    Waker::from(Arc::new(Noop))
-}
+/// A waker that does nothing, for polling by hand: the tests' own.
+pub use kadenz_testkit::noop_waker;

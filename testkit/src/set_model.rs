@@ -20,16 +20,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_core::Stream;
 use kadenz::{SetHandle, Tick, Timer, TimerSet};
 use tokio::time::Instant;
 
+use crate::{paused_runtime, poll_once};
+
 use super::model::{
-    builder, control as timer_control, instant, noop_waker, paused_runtime, wake_for, wheel_fired,
-    Control, Model, Policy, SeenTick, Start, State,
+    builder, control as timer_control, instant, wake_for, wheel_fired, Control, Model, Policy,
+    SeenTick, Start, State,
 };
 
 /// An operation on a set (keys are small numbers).
@@ -349,15 +351,6 @@ fn handle_control(
     }
 }
 
-fn poll_once(set: &mut TimerSet<u8>) -> Option<(u8, Tick)> {
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    match set.poll_next(&mut cx) {
-        Poll::Ready(item) => Some(item),
-        Poll::Pending => None,
-    }
-}
-
 /// Runs `ops` on a real set and on the model, on a fresh paused runtime; the first
 /// difference is an `Err` saying at which step, and what differed.
 pub fn run_set(ops: &[SetOp]) -> Result<(), String> {
@@ -429,8 +422,8 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     let want = model.poll();
                     let got = tokio::task::coop::unconstrained(async { poll_once(&mut set) }).await;
                     match (got, want) {
-                        (None, Polled::Pending) => {}
-                        (Some((key, tick)), Polled::Ready(keys)) if keys.contains(&key) => {
+                        (Poll::Pending, Polled::Pending) => {}
+                        (Poll::Ready((key, tick)), Polled::Ready(keys)) if keys.contains(&key) => {
                             let want = model.deliver(key);
                             if Some(seen(t0, tick)) != want {
                                 return fail(format!(
@@ -595,7 +588,7 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                     // timer at its own first poll.
                     for timer in lone.values_mut() {
                         if not_started(timer) {
-                            let _ = poll_timer(timer);
+                            let _ = poll_once(timer);
                         }
                     }
                     let got = if let SetOp::PollOnce = op {
@@ -609,18 +602,18 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                             continue;
                         }
                         match tokio::time::timeout(STUCK, set.next()).await {
-                            Ok(item) => Some(item),
+                            Ok(item) => Poll::Ready(item),
                             Err(_) => return fail("stuck".into()),
                         }
                     };
                     match got {
-                        Some((key, tick)) => {
+                        Poll::Ready((key, tick)) => {
                             let Some(timer) = lone.get_mut(&key) else {
                                 return fail(format!("tick of removed key {key}"));
                             };
                             let mine =
-                                tokio::task::coop::unconstrained(async { poll_timer(timer) }).await;
-                            if mine != Some(Some(tick)) {
+                                tokio::task::coop::unconstrained(async { poll_once(timer) }).await;
+                            if mine != Poll::Ready(Some(tick)) {
                                 return fail(format!(
                                     "tick of {key}: set {:?}, lone timer {:?}",
                                     seen(t0, tick),
@@ -628,12 +621,12 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                                 ));
                             }
                         }
-                        None => {
+                        Poll::Pending => {
                             for (key, timer) in &mut lone {
                                 let mine =
-                                    tokio::task::coop::unconstrained(async { poll_timer(timer) })
+                                    tokio::task::coop::unconstrained(async { poll_once(timer) })
                                         .await;
-                                if let Some(Some(tick)) = mine {
+                                if let Poll::Ready(Some(tick)) = mine {
                                     return fail(format!(
                                         "set pending, lone timer {key} ticked {:?}",
                                         seen(t0, tick)
@@ -664,13 +657,4 @@ fn not_started(timer: &Timer) -> bool {
     !timer.is_running()
         && timer.deadline().is_none()
         && format!("{timer:?}").contains("state: not started")
-}
-
-fn poll_timer(timer: &mut Timer) -> Option<Option<Tick>> {
-    let waker = noop_waker();
-    let mut cx = Context::from_waker(&waker);
-    match timer.poll_tick(&mut cx) {
-        Poll::Ready(tick) => Some(tick),
-        Poll::Pending => None,
-    }
 }

@@ -5,9 +5,9 @@
 //! waiting timer.
 //!
 //! ```text
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml -- [ROUNDS] [GROUP...]
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml -- --instructions [GROUP...]
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml --features precise
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml -- [ROUNDS] [GROUP...]
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml -- --instructions [GROUP...]
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml --features precise
 //! ```
 //!
 //! `--instructions` runs each member twice under valgrind's callgrind (which counts

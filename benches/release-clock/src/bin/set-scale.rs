@@ -11,7 +11,7 @@
 //! schedstat ns) and lateness quantiles (µs). Phase order rotates by round; the first
 //! phase of the process is run once more at the end and its first run discarded.
 //!
-//! cargo run --release --manifest-path tools/release-clock/Cargo.toml --bin set-scale -- [ENTRIES] [SECONDS] [ROUNDS]
+//! cargo run --release --manifest-path benches/release-clock/Cargo.toml --bin set-scale -- [ENTRIES] [SECONDS] [ROUNDS]
 //!
 //! (defaults 1,000,000 entries, 5 s, 3 rounds; `SET_SCALE_ONLY=0|1|2` runs one phase alone,
 //! for a profiler; `SET_SCALE_PERIODS_MS=10,100` spreads the periods over 10 – 100 ms

@@ -146,7 +146,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("tools/ has a parent");
+        .expect("benches/ has a parent");
     let root = root.canonicalize().expect("the repository's root exists");
     let dir = std::env::args_os()
         .nth(1)

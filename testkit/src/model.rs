@@ -23,7 +23,7 @@
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -370,15 +370,6 @@ impl Model {
     }
 }
 
-/// A current-thread runtime whose clock starts paused.
-pub fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .unwrap()
-}
-
 /// Whether the wheel has fired, at `now`, a `Sleep` set to `due` (µs since the runtime
 /// started): once the clock reaches `ceil(due)` ms.
 pub fn wheel_fired(now: u64, due: u64) -> bool {
@@ -536,7 +527,7 @@ fn run_with(
     } else {
         start
     };
-    paused_runtime().block_on(async move {
+    crate::paused_runtime().block_on(async move {
         let t0 = Instant::now();
         let at = |instant: Instant| instant.duration_since(t0).as_micros() as u64;
         let seen = |tick: Option<Tick>| {
@@ -600,9 +591,7 @@ fn run_with(
                     // budget would make the next one `Pending` (to yield), which is right
                     // but not what this step compares. The budget has tests of its own.
                     let got = tokio::task::coop::unconstrained(async {
-                        let waker = noop_waker();
-                        let mut cx = Context::from_waker(&waker);
-                        match timer.poll_tick(&mut cx) {
+                        match crate::poll_once(&mut timer) {
                             Poll::Ready(tick) => Some(seen(tick)),
                             Poll::Pending => None,
                         }

@@ -1,20 +1,55 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test binary uses its own subset
+//! What kadenz's integration tests, fuzz targets and measurement tools share: the
+//! reference models (`model`, `set_model`), the proptest strategies over them
+//! (`strategies`, feature `proptest`), the decoding of a fuzzer's bytes into their
+//! operations (`bytes`), polling by hand (`poll_once`, `noop_waker`), and the tests'
+//! clock helpers.
+#![forbid(unsafe_code)]
 
+pub mod bytes;
 pub mod model;
 pub mod set_model;
+#[cfg(feature = "proptest")]
 pub mod strategies;
 
-#[allow(unused_imports)] // not every test binary polls by hand
-pub use model::{noop_waker, paused_runtime};
+pub use model::noop_waker;
 
 use std::fmt::Display;
 use std::future::poll_fn;
-use std::task::Poll;
+use std::hash::Hash;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use kadenz::{Tick, Timer};
+use kadenz::{Tick, Timer, TimerSet};
 use tokio::time::Instant;
+
+/// What the tests poll by hand: a timer (`poll_tick`) or a set (`poll_next`).
+pub trait PollOnce {
+    /// What a ready poll gives.
+    type Output;
+    /// One poll with `cx`.
+    fn poll_with(&mut self, cx: &mut Context<'_>) -> Poll<Self::Output>;
+}
+
+impl PollOnce for Timer {
+    type Output = Option<Tick>;
+    fn poll_with(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
+        self.poll_tick(cx)
+    }
+}
+
+impl<K: Hash + Eq + Clone> PollOnce for TimerSet<K> {
+    type Output = (K, Tick);
+    fn poll_with(&mut self, cx: &mut Context<'_>) -> Poll<(K, Tick)> {
+        self.poll_next(cx)
+    }
+}
+
+/// Polls a timer or a set once, with a waker that does nothing (as a `select!` whose
+/// other branch won, or a test that looks whether a tick is ready without waiting).
+pub fn poll_once<P: PollOnce>(polled: &mut P) -> Poll<P::Output> {
+    let waker = noop_waker();
+    polled.poll_with(&mut Context::from_waker(&waker))
+}
 
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -109,6 +144,24 @@ pub async fn tick_at(timer: &mut Timer, at: Instant) -> Tick {
 pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     let scheduled = tick.scheduled().duration_since(origin).as_micros() as u64;
     (scheduled, tick.drift().as_micros() as u64)
+}
+
+/// A current-thread runtime with the time driver, on the real clock.
+pub fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// A current-thread runtime with the time driver, its clock paused (as
+/// `#[tokio::test(start_paused = true)]`), for tests that build their runtimes themselves.
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
 }
 
 /// A multi-thread runtime with two workers and the time driver, on the real clock (a
