@@ -84,8 +84,9 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// driver), the wheel wakes the task there, and the poll that finds the new tick not yet
 /// due moves the entry to it. Any other change of the schedule (a tick, another reset, a
 /// handle's command, a new interval, a stop) ends the wait for the rule's purposes until
-/// the next poll that waits. Precise timers always compare with the clock. When the
-/// paused clock jumps forward on its own, it moves like the driver sleeps: whole
+/// the next poll that waits. A precise timer follows the same rule (under a paused clock
+/// it asks no OS timer), and so does a jittered one, for its due time plus its offset
+/// (a reset leaves it to the next poll). When the paused clock jumps forward on its own, it moves like the driver sleeps: whole
 /// milliseconds, from the wheel slot of the current time to the slot at or after the
 /// entry's time.
 ///
