@@ -107,11 +107,28 @@ impl Variant {
         variants
     }
 
+    /// The names of `variants`, in their order, for a figure's title.
+    pub(crate) fn names(variants: &[Variant]) -> String {
+        variants
+            .iter()
+            .map(|variant| variant.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The order of the phases in round `round`, as indices into the `count` timers
     /// compared: the first round's (0, 1, ...), rotated by `round` (with two timers:
     /// A B, B A, A B, ...).
     pub(crate) fn order(count: usize, round: usize) -> impl Iterator<Item = usize> {
         (0..count).map(move |i| (i + round) % count)
+    }
+}
+
+/// Says, under a precision figure's title, that this build compares no precise timer.
+pub(crate) fn note_without_precise() {
+    if !cfg!(feature = "precise") {
+        println!("Built without the `precise` feature: no precise timer in this run.");
+        println!();
     }
 }
 

@@ -12,7 +12,7 @@ use crate::common::{
     fmt_opt, kadenz_timer, per_round_ratios, precision_drivers, ratio, served_by_os_timer,
     tokio_interval, Variant,
 };
-use crate::process_usage::{per_sec, usage_since, Usage};
+use crate::process_usage::{add_usage, per_sec, usage_since, Usage};
 
 /// A histogram of lateness in microseconds: 1 µs buckets below 2,048 µs, then 64 buckets
 /// per power of two (a relative error under 1.6 %).
@@ -235,7 +235,7 @@ pub(crate) fn many_timers(
                 for (total, count) in cell.histogram.iter_mut().zip(&histogram) {
                     *total += count;
                 }
-                cell.usage = cell.usage.zip(usage).map(|(a, b)| a.plus(b));
+                add_usage(&mut cell.usage, usage);
                 cell.wall += wall;
                 let cpu = per_sec(usage, wall)[1];
                 cell.phase_cpu.push(cpu);

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use crate::common::{kadenz_timer, served_by_os_timer, tokio_interval, Variant};
 #[cfg(all(feature = "precise", target_os = "linux"))]
 use crate::floor;
-use crate::process_usage::{per_sec, usage_since, Usage};
+use crate::process_usage::{add_usage, per_sec, usage_since, Usage};
 
 /// Where the first tick of a phase is due: at least a period and a millisecond from now,
 /// `offset` past a millisecond boundary of the wheel's grid (which starts at `grid`).
@@ -86,7 +86,7 @@ impl Totals {
     }
 
     fn add(&mut self, usage: Option<Usage>, wall: Duration) {
-        self.usage = self.usage.zip(usage).map(|(a, b)| a.plus(b));
+        add_usage(&mut self.usage, usage);
         self.wall += wall;
     }
 }

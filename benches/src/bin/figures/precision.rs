@@ -6,7 +6,9 @@ use std::time::Duration;
 use tokio::runtime::{Builder, Runtime};
 use tokio::time::Instant;
 
-use crate::common::{fmt_opt, precision_drivers, ratio, round_offset, Variant};
+use crate::common::{
+    fmt_opt, note_without_precise, precision_drivers, ratio, round_offset, Variant,
+};
 use crate::one_timer::{
     discard_first_phases, lateness_quantiles, precision_phase, quantile, Totals,
 };
@@ -68,17 +70,10 @@ pub(crate) fn precision(flags: &Flags) {
          period, one phase of {:.1} s (at least 100 ticks) per timer, in the order {}, rotated \
          by one every round)",
         flags.precision_secs,
-        variants
-            .iter()
-            .map(|variant| variant.name())
-            .collect::<Vec<_>>()
-            .join(", ")
+        Variant::names(&variants)
     );
     println!();
-    if !cfg!(feature = "precise") {
-        println!("Built without the `precise` feature: no precise timer in this run.");
-        println!();
-    }
+    note_without_precise();
 
     for (_, runtime, grid) in &runtimes {
         discard_first_phases(runtime, *grid, &variants);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::Variant;
+use crate::common::{note_without_precise, Variant};
 use crate::many_timers::many_timers;
 use crate::Flags;
 
@@ -15,19 +15,12 @@ pub(crate) fn precision_scale(flags: &Flags) {
          one every round; {:.1} s measured per phase after {:.1} s of warm-up; one discarded \
          phase first)",
         flags.precision_scale_rounds,
-        variants
-            .iter()
-            .map(|variant| variant.name())
-            .collect::<Vec<_>>()
-            .join(", "),
+        Variant::names(&variants),
         flags.precision_scale_secs,
         flags.precision_scale_warm_up_secs
     );
     println!();
-    if !cfg!(feature = "precise") {
-        println!("Built without the `precise` feature: no precise timer in this run.");
-        println!();
-    }
+    note_without_precise();
     many_timers(
         "precision-scale",
         &[

@@ -84,7 +84,7 @@ impl Usage {
         }
     }
 
-    pub(crate) fn plus(self, other: Usage) -> Usage {
+    fn plus(self, other: Usage) -> Usage {
         Usage {
             stat_ticks: self.stat_ticks + other.stat_ticks,
             sched_ns: self.sched_ns + other.sched_ns,
@@ -101,6 +101,11 @@ pub(crate) fn usage_since(before: Option<Usage>) -> Option<Usage> {
     Usage::now()
         .zip(before)
         .map(|(after, before)| after.since(before))
+}
+
+/// Adds a phase's usage to `total`, which stays `None` once a reading has failed.
+pub(crate) fn add_usage(total: &mut Option<Usage>, usage: Option<Usage>) {
+    *total = total.zip(usage).map(|(a, b)| a.plus(b));
 }
 
 /// Per second of `wall`: CPU ms from `/proc/self/stat`, CPU ms from schedstat, sleeps,
