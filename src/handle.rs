@@ -51,7 +51,8 @@ struct Slot {
 }
 
 /// `repr(C)` in the order rustc chose before the label came (the slot, then `pending`),
-/// so that the timer's every-poll look at `pending` compiles to the instructions it had.
+/// so that the timer's every-poll look at `pending` compiles to the instructions it had;
+/// `layout::pending_comes_right_after_the_slot` fails if a field goes between them.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct Shared {
@@ -576,3 +577,21 @@ pub(crate) fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
 
 #[cfg(all(test, kadenz_loom))]
 pub(crate) mod loom_check;
+
+#[cfg(all(test, not(kadenz_loom)))]
+mod layout {
+    use super::*;
+
+    /// The pin of `Shared`'s `repr(C)`: `pending`, which every poll of a timer with
+    /// handles reads, right after the slot, where it was before the label came
+    /// (docs/benchmarks-history.md, "Without the feature: the same machine code"). A
+    /// field put between them fails here.
+    #[test]
+    fn pending_comes_right_after_the_slot() {
+        let owner = Owner::new(&Schedule::new(1), Label::default(), 0);
+        let base = Arc::as_ptr(&owner.shared) as usize;
+        let pending = std::ptr::addr_of!(owner.shared.pending) as usize;
+        assert_eq!(std::ptr::addr_of!(owner.shared.slot) as usize, base);
+        assert_eq!(pending - base, std::mem::size_of::<Mutex<Slot>>());
+    }
+}
