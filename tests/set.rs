@@ -876,10 +876,16 @@ async fn a_panicking_hash_while_the_table_rehashes_loses_no_key() {
     }
     let fill = (0..224).map(|key| (true, key));
     let empty = (0..150).map(|key| (false, key));
-    let churn = (0..2_000).flat_map(|n| [(true, 224 + n), (false, 150 + n)]);
+    // Whether and when the table rehashes in place depends on where the set's random
+    // hasher puts the keys: churn until it has (about 2,000 operations in the runs seen),
+    // within a bound that no seed needs.
+    let churn = (0..50_000).flat_map(|n| [(true, 224 + n), (false, 150 + n)]);
     let mut set = TimerSet::new();
     let mut in_place = 0;
     for (at, (insert, key)) in fill.chain(empty).chain(churn).enumerate() {
+        if in_place >= 1 {
+            break;
+        }
         let key = SPREAD + key;
         if !insert {
             assert!(set.remove(&K(key)));
