@@ -109,19 +109,21 @@ impl Owner {
         }
     }
 
-    /// Applies the commands the handles left, if any, and publishes the result.
-    pub(crate) fn sync(&mut self, schedule: &mut Schedule) {
+    /// Applies the commands the handles left, if any, and publishes the result. Whether
+    /// they moved the pending tick (and a wait for it ends).
+    pub(crate) fn sync(&mut self, schedule: &mut Schedule) -> bool {
         if !self.shared.pending.load(Ordering::Acquire) {
-            return;
+            return false;
         }
         let mut slot = self.shared.lock();
         self.shared.pending.store(false, Ordering::Relaxed);
         // A command may have taken the waker: register again on the next `Pending`.
         self.registered = None;
-        apply(&slot, schedule);
+        let moved = apply(&slot, schedule);
         slot.command = None;
         slot.interval_us = None;
         slot.schedule = *schedule;
+        moved
     }
 
     /// The schedule as it will be once the waiting commands are applied, without applying
@@ -129,7 +131,7 @@ impl Owner {
     pub(crate) fn peek(&self, schedule: &Schedule) -> Schedule {
         let mut view = *schedule;
         if self.shared.pending.load(Ordering::Acquire) {
-            apply(&self.shared.lock(), &mut view);
+            let _ = apply(&self.shared.lock(), &mut view);
         }
         view
     }
@@ -166,16 +168,18 @@ impl Owner {
 }
 
 /// Applies the commands of `slot`: the interval first (a start then counts with it, which
-/// gives the same schedule as the other order), then the start or stop.
-fn apply(slot: &Slot, schedule: &mut Schedule) {
-    if let Some(interval_us) = slot.interval_us {
-        schedule.set_interval(interval_us);
-    }
+/// gives the same schedule as the other order), then the start or stop. Whether the
+/// pending tick moved.
+fn apply(slot: &Slot, schedule: &mut Schedule) -> bool {
+    let counted_anew = slot
+        .interval_us
+        .is_some_and(|interval_us| schedule.set_interval(interval_us));
     match slot.command {
         Some(Command::Start(start)) => schedule.start(start),
         Some(Command::Stop) => schedule.stop(),
-        None => {}
+        None => return counted_anew,
     }
+    true
 }
 
 /// Controls a [`Timer`](crate::Timer) from other tasks and threads: `Clone + Send + Sync`.
@@ -510,7 +514,7 @@ impl TimerHandle {
     pub fn deadline(&self) -> Option<Instant> {
         let slot = self.shared.lock();
         let mut view = slot.schedule;
-        apply(&slot, &mut view);
+        let _ = apply(&slot, &mut view);
         view.due().at()
     }
 

@@ -26,11 +26,6 @@ pub(crate) enum State {
         /// `reset_immediately`, wall-clock alignment) rather than counted one interval
         /// from the tick before it, so a new interval does not move it.
         fixed: bool,
-        /// Set by the timer once its wheel `Sleep` waits for this very tick, or an earlier
-        /// time that has not come (the timer's own restart from now sets it again).
-        /// Every change of the schedule writes a new `Running` without it, so it can
-        /// never be stale; it sits in the padding beside `fixed`, and costs no byte.
-        waited: bool,
     },
     /// Stopped; only a (re)start runs it again.
     Stopped,
@@ -94,19 +89,16 @@ impl Schedule {
                 origin: at,
                 next_us: delay_us.saturating_add(self.interval_us),
                 fixed: false,
-                waited: false,
             },
             Start::Offset { at, delay_us } => State::Running {
                 origin: at,
                 next_us: delay_us,
                 fixed: true,
-                waited: false,
             },
             Start::At(first_tick) => State::Running {
                 origin: first_tick,
                 next_us: 0,
                 fixed: true,
-                waited: false,
             },
         };
     }
@@ -117,34 +109,22 @@ impl Schedule {
 
     /// Changes the interval, keeping the rhythm: a pending tick that was counted one
     /// interval from the tick before it is now counted one *new* interval from there.
-    /// A tick fixed at an instant stays where it is, and so does "never".
-    pub(crate) fn set_interval(&mut self, interval_us: u64) {
+    /// A tick fixed at an instant stays where it is, and so does "never". Whether the
+    /// pending tick was counted anew (and a wait for it ends).
+    pub(crate) fn set_interval(&mut self, interval_us: u64) -> bool {
         let old = std::mem::replace(&mut self.interval_us, interval_us);
         if let State::Running {
             next_us,
             fixed: false,
-            waited,
             ..
         } = &mut self.state
         {
             if *next_us != u64::MAX {
                 *next_us = next_us.saturating_sub(old).saturating_add(interval_us);
-                *waited = false;
+                return true;
             }
         }
-    }
-
-    /// Notes that the timer's wheel `Sleep` now waits for the pending tick, or an
-    /// earlier time.
-    pub(crate) fn set_waited(&mut self) {
-        if let State::Running { waited, .. } = &mut self.state {
-            *waited = true;
-        }
-    }
-
-    /// Whether the timer's wheel `Sleep` waits for the pending tick.
-    pub(crate) fn is_waited(&self) -> bool {
-        matches!(self.state, State::Running { waited: true, .. })
+        false
     }
 
     pub(crate) fn is_running(&self) -> bool {
@@ -199,7 +179,6 @@ impl Schedule {
             origin,
             next_us: next,
             fixed: false,
-            waited: false,
         };
         let skipped = skipped(interval_us, next_us, now_us, next);
         self.stats.record(drift_us, skipped);

@@ -15,7 +15,7 @@ use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
-use crate::wait::{wait_until, wheel_still_waits, WheelSleep};
+use crate::wait::{end_wait, set_waited, wait_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 
@@ -577,7 +577,9 @@ impl Timer {
                     return self.poll_per_tick_extras(cx);
                 }
                 if let Some(owner) = &mut extras.owner {
-                    owner.sync(&mut self.schedule);
+                    if owner.sync(&mut self.schedule) {
+                        end_wait(&mut self.sleep);
+                    }
                 }
             }
             // The wheel already waits, for this poller, for this very tick or an earlier
@@ -585,7 +587,7 @@ impl Timer {
             // (most of a waiting poll's cost). So once a poll has left the timer waiting
             // on the wheel, the tick comes when the wheel fires, on its millisecond slot,
             // as a tokio `Sleep`'s does (the type's "Under a paused clock").
-            if self.schedule.is_waited() && wheel_still_waits(&mut self.sleep, cx) {
+            if wheel_still_waits(&mut self.sleep, cx) {
                 if self.register(cx) {
                     return Poll::Pending;
                 }
@@ -629,7 +631,7 @@ impl Timer {
             if now < scheduled {
                 if self.wait(cx, scheduled, now).is_pending() {
                     if self.takes_the_wheels_word() {
-                        self.schedule.set_waited();
+                        set_waited(&mut self.sleep, true);
                     }
                     if self.register(cx) {
                         return Poll::Pending;
@@ -746,7 +748,9 @@ impl Timer {
             owner: Some(owner), ..
         }) = self.extras.as_deref_mut()
         {
-            owner.sync(&mut self.schedule);
+            if owner.sync(&mut self.schedule) {
+                end_wait(&mut self.sleep);
+            }
         }
     }
 
@@ -813,17 +817,18 @@ impl Timer {
         // poll touches neither the clock twice nor the driver. A due time that may have
         // come already (`reset_at`, `reset_immediately`) is left to the next poll, which
         // reads the clock and delivers it at once.
-        // The wheel first: a timer being built has none, and skips the rest.
+        // Any other restart ends the wheel's word. The wheel first: a timer being built
+        // has none, and skips the rest.
+        let mut waited = false;
         if let (Some(wheel), Start::After { .. }) = (&self.sleep, start) {
             // A precise timer served by its OS timer, or a jittered one, waits for another
             // instant than the due time.
             let on_the_wheel = self.takes_the_wheels_word() && !self.has_jitter();
             if let (Due::At(due), true) = (self.schedule.due(), on_the_wheel) {
-                if wheel.deadline() <= due && !wheel.is_elapsed() {
-                    self.schedule.set_waited();
-                }
+                waited = wheel.deadline() <= due && !wheel.is_elapsed();
             }
         }
+        set_waited(&mut self.sleep, waited);
     }
 
     /// Whether the wheel's word on the pending tick is final: for a default timer, and for
@@ -1093,7 +1098,9 @@ impl Timer {
             Jitter::check(jitter.max_us, interval, interval_us)?;
         }
         self.sync();
-        self.schedule.set_interval(interval_us);
+        if self.schedule.set_interval(interval_us) {
+            end_wait(&mut self.sleep);
+        }
         self.publish();
         Ok(())
     }
@@ -1322,6 +1329,7 @@ impl Timer {
     pub fn stop(&mut self) {
         self.sync();
         self.schedule.stop();
+        end_wait(&mut self.sleep);
         self.publish();
     }
 

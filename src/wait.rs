@@ -14,8 +14,12 @@ pub(crate) type WheelSleep = Option<Wheel>;
 /// A wheel `Sleep`, who made it, and the waker it holds.
 #[derive(Debug)]
 pub(crate) struct Wheel {
-    /// Who polled the timer when the `Sleep` was made: it belongs to that poller's runtime.
-    waiter: Waiter,
+    /// Who polled the timer when the `Sleep` was made (it belongs to that poller's
+    /// runtime), and whether the `Sleep` waits for the pending tick (a set's earliest due
+    /// time), or an earlier time that has not come: until it fires, a poll takes the
+    /// wheel's word. Every change of what the owner waits for ends that ([`end_wait`]),
+    /// but the owner's own restart from now to a later due time (the deferred reset).
+    owner: Owner,
     /// The waker of the last poll of the `Sleep`, which the wheel holds until the `Sleep`
     /// fires (tokio wakes the waker of the latest poll, and drops it when it fires);
     /// `None` once the `Sleep` was moved outside a poll, which may race with its firing
@@ -23,6 +27,43 @@ pub(crate) struct Wheel {
     /// cannot be freed and reused by another waker while the wheel holds it.
     held: Option<Waker>,
     sleep: Pin<Box<Sleep>>,
+}
+
+/// A [`Waiter`] and the wheel's word, in the 16 bytes of a `Waiter` alone (the flag sits
+/// in the padding beside the variant's tag): a `Timer` stays 128 bytes.
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Task(tokio::task::Id, bool),
+    Runtime(tokio::runtime::Id, bool),
+}
+
+impl Owner {
+    /// Made for `waiter`, without the wheel's word.
+    fn new(waiter: Waiter) -> Owner {
+        match waiter {
+            Waiter::Task(task) => Owner::Task(task, false),
+            Waiter::Runtime(runtime) => Owner::Runtime(runtime, false),
+        }
+    }
+
+    fn waiter(self) -> Waiter {
+        match self {
+            Owner::Task(task, _) => Waiter::Task(task),
+            Owner::Runtime(runtime, _) => Waiter::Runtime(runtime),
+        }
+    }
+
+    fn waited(self) -> bool {
+        match self {
+            Owner::Task(_, waited) | Owner::Runtime(_, waited) => waited,
+        }
+    }
+
+    fn set_waited(&mut self, to: bool) {
+        match self {
+            Owner::Task(_, waited) | Owner::Runtime(_, waited) => *waited = to,
+        }
+    }
 }
 
 impl Wheel {
@@ -101,24 +142,51 @@ impl Waiter {
     }
 }
 
-/// Whether the wheel still waits, for whoever polls now. Most often the poll comes with
-/// the very waker the wheel holds (`Waker::will_wake`) and the `Sleep` has not fired:
-/// then it is the wheel's word alone, without a look at the runtime or a poll of the
-/// `Sleep` (a tokio waker belongs to its task, and a task to its runtime). Otherwise the
-/// `Sleep` must have been made on this poller's runtime, not have fired, and still be
-/// pending once polled with the new waker. The rule of a waiting timer or set that takes
+/// Ends the wheel's word: what the owner waits for changed.
+#[inline]
+pub(crate) fn end_wait(sleep: &mut WheelSleep) {
+    set_waited(sleep, false);
+}
+
+/// Notes whether the `Sleep` waits for what its owner waits for next, or an earlier time
+/// that has not come.
+#[inline]
+pub(crate) fn set_waited(sleep: &mut WheelSleep, waited: bool) {
+    if let Some(wheel) = sleep {
+        wheel.owner.set_waited(waited);
+    }
+}
+
+/// Whether the wheel's `Sleep` was noted as waiting and nothing ended that since.
+pub(crate) fn is_waited(sleep: &WheelSleep) -> bool {
+    sleep.as_ref().is_some_and(|wheel| wheel.owner.waited())
+}
+
+/// Whether the wheel still waits, for whoever polls now: it was noted as waiting
+/// ([`set_waited`]), and most often the poll comes with the very waker the wheel holds
+/// (`Waker::will_wake`) and the `Sleep` has not fired: then it is the wheel's word alone,
+/// without a look at the runtime or a poll of the `Sleep` (a tokio waker belongs to its
+/// task, and a task to its runtime). Otherwise the `Sleep` must have been made on this
+/// poller's runtime, not have fired, and still be pending once polled with the new waker. The rule of a waiting timer or set that takes
 /// the wheel's word instead of reading the clock. A fired `Sleep` counts as done
 /// waiting, so that the caller reads the clock: the wheel also fires every `Sleep` when
 /// its runtime shuts down, and that is no tick.
 #[inline]
 pub(crate) fn wheel_still_waits(sleep: &mut WheelSleep, cx: &mut Context<'_>) -> bool {
-    match sleep {
-        Some(wheel) if wheel.holds(cx.waker()) => !wheel.is_elapsed(),
-        Some(wheel) => {
-            wheel.waiter.is_current() && !wheel.is_elapsed() && wheel.poll(cx, true).is_pending()
-        }
-        None => false,
-    }
+    let Some(wheel) = sleep else {
+        return false;
+    };
+    // Once it no longer waits, its word ends until a wait notes it again.
+    let waits = wheel.owner.waited()
+        && if wheel.holds(cx.waker()) {
+            !wheel.is_elapsed()
+        } else {
+            wheel.owner.waiter().is_current()
+                && !wheel.is_elapsed()
+                && wheel.poll(cx, true).is_pending()
+        };
+    wheel.owner.set_waited(waits);
+    waits
 }
 
 /// Waits for `deadline` on a `Sleep` of the runtime polling the timer now.
@@ -145,16 +213,18 @@ pub(crate) fn wait_until(
     let Some(wheel) = sleep else {
         return sleep
             .insert(Wheel {
-                waiter: Waiter::current(),
+                owner: Owner::new(Waiter::current()),
                 held: None,
                 sleep: Box::pin(tokio::time::sleep_until(deadline)),
             })
             .poll(cx, false);
     };
-    if !wheel.waiter.is_current() || (replace && wheel.deadline() != deadline) {
+    if !wheel.owner.waiter().is_current() || (replace && wheel.deadline() != deadline) {
         // Replaced in place: no allocation.
         wheel.sleep.set(tokio::time::sleep_until(deadline));
-        wheel.waiter = Waiter::current();
+        let waited = wheel.owner.waited();
+        wheel.owner = Owner::new(Waiter::current());
+        wheel.owner.set_waited(waited);
     } else if wheel.deadline() != deadline {
         // Moving a registered deadline later is cheap; the poll below follows at once,
         // so the waker stays known.
@@ -196,7 +266,7 @@ pub(crate) fn wait_precise(
         // timer's move to a new `Sleep` does.
         if sleep
             .as_ref()
-            .is_some_and(|wheel| !wheel.waiter.is_current())
+            .is_some_and(|wheel| !wheel.owner.waiter().is_current())
         {
             *sleep = None;
         }

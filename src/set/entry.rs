@@ -82,7 +82,6 @@ impl Entry {
                 origin: instant(epoch, self.origin_ns),
                 next_us: self.next_us,
                 fixed: self.phase == Phase::RunningFixed,
-                waited: false,
             },
         };
         schedule

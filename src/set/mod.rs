@@ -33,7 +33,9 @@ use tokio::time::Instant;
 
 use crate::label::Relative;
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
-use crate::wait::{wait_until, wheel_still_waits, Wheel, WheelSleep};
+use crate::wait::{
+    end_wait, is_waited, set_waited, wait_until, wheel_still_waits, Wheel, WheelSleep,
+};
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_after, due_instant, Entry, Phase};
 use heap::Item;
@@ -179,10 +181,9 @@ pub struct TimerSet<K> {
     held: Vec<u32>,
     policies: Policies,
     stats: Stats,
+    /// Once it waits for a due time no later than any entry's (`wait::set_waited`): until
+    /// it fires, polls need neither the clock nor the heap.
     sleep: WheelSleep,
-    /// The wheel `Sleep` waits for a due time no later than any entry's: until it fires,
-    /// polls need neither the clock nor the heap.
-    waited: bool,
     #[cfg(feature = "precise")]
     precise: Option<crate::precise::Precise>,
     /// The set's side of its handles, once one was made: a null pointer until then.
@@ -278,7 +279,6 @@ impl<K> Default for TimerSet<K> {
             policies: Policies::default(),
             stats: Stats::default(),
             sleep: None,
-            waited: false,
             #[cfg(feature = "precise")]
             precise: None,
             handles: None,
@@ -436,7 +436,7 @@ impl<K> TimerSet<K> {
     #[must_use]
     pub fn precise(mut self, precise: bool) -> Self {
         self.precise = precise.then(crate::precise::Precise::new);
-        self.waited = false;
+        end_wait(&mut self.sleep);
         self
     }
 
@@ -683,7 +683,7 @@ impl<K> TimerSet<K> {
     }
 
     fn wait_no_later_than(&mut self, due: Instant, placed: Placed) {
-        if !self.waited {
+        if !is_waited(&self.sleep) {
             return;
         }
         if let Some(wheel) = &mut self.sleep {
@@ -691,7 +691,7 @@ impl<K> TimerSet<K> {
                 if placed == Placed::FromNow {
                     wheel.reset(due);
                 } else {
-                    self.waited = false;
+                    end_wait(&mut self.sleep);
                 }
             }
         }
@@ -1086,7 +1086,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if let Some(owner) = &mut self.handles {
             owner.min_interval_us = owner.min_interval_us.min(interval_us);
         }
-        self.change(key, Placed::Anywhere, |s| s.set_interval(interval_us))
+        self.change(key, Placed::Anywhere, |s| {
+            s.set_interval(interval_us);
+        })
     }
 
     /// Applies the commands the handles queued, in order, if any: before anything else
@@ -1594,15 +1596,12 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             }
             // The wheel waits for a due time no later than any entry's, for this task:
             // until it fires, nothing is due (the rule of `Timer::poll_tick`).
-            if self.waited {
-                if wheel_still_waits(&mut self.sleep, cx) {
-                    let armed = self.sleep.as_ref().map(Wheel::deadline);
-                    if self.register(cx, armed) {
-                        return Poll::Pending;
-                    }
-                    continue;
+            if wheel_still_waits(&mut self.sleep, cx) {
+                let armed = self.sleep.as_ref().map(Wheel::deadline);
+                if self.register(cx, armed) {
+                    return Poll::Pending;
                 }
-                self.waited = false;
+                continue;
             }
             let Some(top) = self.queue.peek() else {
                 if self.release_held() {
@@ -1655,12 +1654,13 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             let poll = crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
             // The wheel alone waits (a paused clock): its word is final, as for a default
             // set.
-            self.waited = poll.is_pending() && precise.wheel_alone();
+            let waited = poll.is_pending() && precise.wheel_alone();
+            set_waited(&mut self.sleep, waited);
             return poll;
         }
         let _ = now;
         let poll = wait_until(&mut self.sleep, scheduled, false, cx);
-        self.waited = poll.is_pending();
+        set_waited(&mut self.sleep, poll.is_pending());
         poll
     }
 
