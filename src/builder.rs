@@ -9,6 +9,7 @@ use crate::jitter::Jitter;
 use crate::label::Label;
 use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::{saturating_micros, Start};
+use crate::trace::Trace;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
 use crate::{Error, Timer};
 
@@ -51,9 +52,9 @@ pub struct TimerBuilder {
     jitter: Duration,
     jitter_seed: Option<u64>,
     record_drift: bool,
-    #[cfg(feature = "tracing")]
+    /// Set only with the `tracing` feature.
     warn_if_late: Option<Duration>,
-    #[cfg(feature = "precise")]
+    /// Set only with the `precise` feature.
     precise: bool,
 }
 
@@ -73,9 +74,7 @@ impl TimerBuilder {
             jitter: Duration::ZERO,
             jitter_seed: None,
             record_drift: false,
-            #[cfg(feature = "tracing")]
             warn_if_late: None,
-            #[cfg(feature = "precise")]
             precise: false,
         }
     }
@@ -645,7 +644,6 @@ impl TimerBuilder {
         if plan.record_drift {
             timer.record_drift();
         }
-        #[cfg(feature = "precise")]
         if plan.precise {
             timer.make_precise();
         }
@@ -700,14 +698,12 @@ impl TimerBuilder {
                 clock: clock.unwrap_or_else(|| Box::new(SystemClock)),
             }),
         };
-        #[cfg(feature = "tracing")]
-        let trace =
-            (self.name.is_some() || self.warn_if_late.is_some()).then(|| crate::label::Trace {
-                late_after_us: self.warn_if_late.map(crate::schedule::saturating_micros),
-            });
+        let trace = Trace::new(
+            self.name.is_some(),
+            self.warn_if_late.map(saturating_micros),
+        );
         let label = Label {
             name: self.name,
-            #[cfg(feature = "tracing")]
             trace,
         };
         let jitter = match saturating_micros(self.jitter) {
@@ -742,7 +738,6 @@ impl TimerBuilder {
             label,
             jitter,
             record_drift: self.record_drift,
-            #[cfg(feature = "precise")]
             precise: self.precise,
         })
     }
@@ -759,7 +754,7 @@ pub(crate) struct Plan {
     pub(crate) label: Label,
     pub(crate) jitter: Option<Jitter>,
     pub(crate) record_drift: bool,
-    #[cfg(feature = "precise")]
+    /// `true` only with the `precise` feature.
     pub(crate) precise: bool,
 }
 

@@ -258,12 +258,9 @@ impl TimerHandle {
     /// subscriber may take its time).
     #[inline]
     fn report(&self, op: &'static str, interval_us: u64) {
-        #[cfg(feature = "tracing")]
         if self.shared.label.trace.is_some() {
-            crate::label::command(self.shared.label.name(), op, interval_us);
+            crate::trace::command(self.shared.label.name(), op, interval_us);
         }
-        #[cfg(not(feature = "tracing"))]
-        let _ = (op, interval_us);
     }
 
     /// Marks the slot's command pending and, if `wake`, wakes the timer's task (outside

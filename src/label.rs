@@ -3,108 +3,30 @@
 //!
 //! A timer keeps its [`Label`] in its boxed extras, and its handles keep a copy in the
 //! state they share with it, so an unnamed timer pays nothing for either. The events are
-//! emitted from cold functions here: the tick path only checks whether the timer reports
+//! emitted from cold functions in `trace.rs`: the tick path only checks whether the timer reports
 //! at all (one branch on the extras pointer) and then whether this tick is worth an event.
 
 use std::borrow::Cow;
+
+use crate::trace::Trace;
 
 /// A timer's name and, with the `tracing` feature, what it reports.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Label {
     pub(crate) name: Option<Cow<'static, str>>,
-    /// `Some` for a timer that reports events: it has a name or a lateness threshold.
-    #[cfg(feature = "tracing")]
+    /// `Some` for a timer that reports events: it has a name or a lateness threshold
+    /// (never, without the `tracing` feature: then the `Option` has no size).
     pub(crate) trace: Option<Trace>,
 }
 
 impl Label {
     /// Whether there is nothing to keep (no name, no events).
     pub(crate) fn is_empty(&self) -> bool {
-        #[cfg(feature = "tracing")]
-        if self.trace.is_some() {
-            return false;
-        }
-        self.name.is_none()
+        self.trace.is_none() && self.name.is_none()
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.as_deref()
-    }
-}
-
-/// What a reporting timer reports.
-#[cfg(feature = "tracing")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Trace {
-    /// `TimerBuilder::warn_if_late`: a tick whose drift is over this many microseconds is
-    /// reported at `WARN`.
-    pub(crate) late_after_us: Option<u64>,
-}
-
-#[cfg(feature = "tracing")]
-pub(crate) use events::{command, tick};
-
-/// The events, and their one target. Every field is an integer or a string: no allocation,
-/// whatever the subscriber.
-#[cfg(feature = "tracing")]
-mod events {
-    use super::Trace;
-    use crate::Tick;
-
-    /// The target of every event, for filters (`RUST_LOG=kadenz=debug`).
-    const TARGET: &str = "kadenz";
-
-    impl Trace {
-        /// Whether `tick` is worth an event: later than the threshold, or after it the
-        /// policy skipped due times.
-        #[inline]
-        pub(crate) fn wants(&self, tick: &Tick) -> bool {
-            tick.skipped() != 0
-                || matches!(self.late_after_us, Some(late) if tick.drift_us() > late)
-        }
-    }
-
-    /// Reports a tick that [`Trace::wants`]: one event, `WARN` if it is later than the
-    /// threshold, else `INFO` for the skipped due times.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn tick(name: Option<&str>, trace: &Trace, tick: &Tick, interval_us: u64) {
-        let drift_us = tick.drift_us();
-        match trace.late_after_us {
-            Some(threshold_us) if drift_us > threshold_us => tracing::warn!(
-                target: TARGET,
-                timer = name,
-                drift_us,
-                threshold_us,
-                missed = tick.missed(),
-                skipped = tick.skipped(),
-                interval_us,
-                "tick later than its threshold",
-            ),
-            _ => tracing::info!(
-                target: TARGET,
-                timer = name,
-                drift_us,
-                missed = tick.missed(),
-                skipped = tick.skipped(),
-                interval_us,
-                "ticks skipped",
-            ),
-        }
-    }
-
-    /// Reports a handle's command (`reset`, `reset_after`, `reset_at`,
-    /// `reset_immediately`, `stop`, `set_interval`), from the task that gave it.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn command(name: Option<&str>, command: &'static str, interval_us: u64) {
-        tracing::debug!(
-            target: TARGET,
-            timer = name,
-            command,
-            interval_us,
-            "command from a handle",
-        );
     }
 }
 

@@ -64,12 +64,16 @@ mod label;
 pub mod policy;
 #[cfg(feature = "precise")]
 mod precise;
+#[cfg(not(feature = "precise"))]
+#[path = "precise/off.rs"]
+mod precise;
 mod schedule;
 mod set;
 mod stats;
 mod sync;
 mod tick;
 mod timer;
+mod trace;
 mod wait;
 mod wall_clock;
 

@@ -14,6 +14,7 @@ use crate::histogram::DriftHistogram;
 use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
+use crate::precise::Precise;
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
 use crate::wait::{end_wait, set_waited, wait_until, wheel_still_waits, WheelSleep};
 use crate::wall_clock::Alignment;
@@ -148,9 +149,8 @@ struct Extras {
     /// The name of `TimerBuilder::name` and, with the `tracing` feature, what the timer
     /// reports.
     label: Label,
-    /// The OS timer of a precise timer.
-    #[cfg(feature = "precise")]
-    precise: Option<crate::precise::Precise>,
+    /// The OS timer of a precise timer (always `None`, of no size, without the feature).
+    precise: Option<Precise>,
     /// The offsets of `TimerBuilder::jitter`.
     jitter: Option<Jitter>,
     /// The drifts of `TimerBuilder::record_drift`.
@@ -729,15 +729,13 @@ impl Timer {
     /// Waits for `scheduled` (tokio's clock reads `now`): `Ready` when the wheel says it
     /// has come. Sleep takes its own unit of cooperative budget.
     fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
-        #[cfg(feature = "precise")]
         if let Some(precise) = self
             .extras
             .as_deref_mut()
             .and_then(|extras| extras.precise.as_mut())
         {
-            return crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            return precise.wait(&mut self.sleep, cx, scheduled, now);
         }
-        let _ = now;
         wait_until(&mut self.sleep, scheduled, false, cx)
     }
 
@@ -836,23 +834,14 @@ impl Timer {
     /// that both deliver the same ticks. Otherwise the OS timer wakes the timer before
     /// the wheel does, and every poll reads the clock.
     fn takes_the_wheels_word(&self) -> bool {
-        #[cfg(feature = "precise")]
-        if let Some(precise) = self
-            .extras
-            .as_deref()
-            .and_then(|extras| extras.precise.as_ref())
-        {
-            return precise.wheel_alone();
-        }
-        true
+        self.precise().map_or(true, Precise::wheel_alone)
     }
 
-    /// Whether the timer was built precise (whether or not an OS timer serves it).
-    #[cfg(feature = "precise")]
-    fn is_precise_mode(&self) -> bool {
+    /// The precise state of a timer built precise (whether or not an OS timer serves it).
+    fn precise(&self) -> Option<&Precise> {
         self.extras
             .as_deref()
-            .is_some_and(|extras| extras.precise.is_some())
+            .and_then(|extras| extras.precise.as_ref())
     }
 
     pub(crate) fn alignment(&self) -> Option<&Alignment> {
@@ -861,10 +850,10 @@ impl Timer {
             .and_then(|extras| extras.alignment.as_ref())
     }
 
-    /// Makes the timer precise: it also asks the OS timer to wake it, where there is one.
-    #[cfg(feature = "precise")]
+    /// Makes the timer precise: it also asks the OS timer to wake it, where there is one
+    /// (only with the feature: a plan is precise only then).
     pub(crate) fn make_precise(&mut self) {
-        self.extras.get_or_insert_with(Box::default).precise = Some(crate::precise::Precise::new());
+        self.extras.get_or_insert_with(Box::default).precise = Precise::new_if(true);
     }
 
     /// Gives the timer the name and reporting of its builder (a non-empty label).
@@ -924,10 +913,7 @@ impl Timer {
     #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
     #[must_use]
     pub fn is_precise(&self) -> bool {
-        self.extras
-            .as_deref()
-            .and_then(|extras| extras.precise.as_ref())
-            .is_some_and(crate::precise::Precise::is_available)
+        self.precise().is_some_and(Precise::is_available)
     }
 
     /// Restarts the timer from now: the next tick is due one interval from now.
@@ -1434,11 +1420,9 @@ fn deliver_with_extras(
 ) -> Tick {
     // A policy that panics leaves the schedule stopped: the handles must say so too.
     let on_panic = extras.owner.as_ref().map(PublishStopOnUnwind);
-    #[cfg(feature = "tracing")]
     let before = *schedule;
     let tick = schedule.deliver_jittered(policy, due, offset, now);
     std::mem::forget(on_panic);
-    #[cfg(feature = "tracing")]
     if let Label {
         name,
         trace: Some(trace),
@@ -1449,7 +1433,7 @@ fn deliver_with_extras(
             // leaves the tick undelivered (the next poll delivers it again), as a tick is
             // consumed only when the future completes with it.
             let after = std::mem::replace(schedule, before);
-            crate::label::tick(name.as_deref(), trace, &tick, after.interval_us);
+            crate::trace::tick(name.as_deref(), trace, &tick, after.interval_us);
             *schedule = after;
         }
     }
@@ -1519,16 +1503,14 @@ impl fmt::Debug for Timer {
                 .field("state", &format_args!("running"))
                 .field("next_tick", &Relative::to_now(due)),
         };
-        #[cfg(feature = "precise")]
-        if self.is_precise_mode() {
-            out.field("precise", &self.is_precise());
+        if let Some(precise) = self.precise() {
+            out.field("precise", &precise.is_available());
         }
-        #[cfg(feature = "tracing")]
         if let Some(late_after_us) = self
             .extras
             .as_deref()
             .and_then(|extras| extras.label.trace)
-            .and_then(|trace| trace.late_after_us)
+            .and_then(|trace| trace.late_after_us())
         {
             out.field("warn_if_late", &Duration::from_micros(late_after_us));
         }

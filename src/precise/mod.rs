@@ -92,6 +92,25 @@ impl Precise {
         self.wheel_alone
     }
 
+    /// A precise state for a timer built `precise`, else `None`. The same call without
+    /// the feature (`off.rs`) is always `None`.
+    pub(crate) fn new_if(precise: bool) -> Option<Self> {
+        precise.then(Self::new)
+    }
+
+    /// Waits for `scheduled` (tokio's clock reads `now`) on the wheel `sleep` and the OS
+    /// timer: [`wait_precise`](crate::wait::wait_precise).
+    #[inline]
+    pub(crate) fn wait(
+        &mut self,
+        sleep: &mut crate::wait::WheelSleep,
+        cx: &mut std::task::Context<'_>,
+        scheduled: Instant,
+        now: Instant,
+    ) -> std::task::Poll<()> {
+        crate::wait::wait_precise(sleep, self, cx, scheduled, now)
+    }
+
     /// A timer's precise state: nothing is registered until its first wait, on the
     /// runtime of that wait.
     pub(crate) fn new() -> Self {

@@ -184,7 +184,7 @@ pub struct TimerSet<K> {
     /// Once it waits for a due time no later than any entry's (`wait::set_waited`): until
     /// it fires, polls need neither the clock nor the heap.
     sleep: WheelSleep,
-    #[cfg(feature = "precise")]
+    /// The OS timer of a precise set (always `None`, of no size, without the feature).
     precise: Option<crate::precise::Precise>,
     /// The set's side of its handles, once one was made: a null pointer until then.
     handles: Option<Box<handle::Owner<K>>>,
@@ -279,7 +279,6 @@ impl<K> Default for TimerSet<K> {
             policies: Policies::default(),
             stats: Stats::default(),
             sleep: None,
-            #[cfg(feature = "precise")]
             precise: None,
             handles: None,
             histogram: None,
@@ -849,11 +848,10 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     pub fn insert(&mut self, key: K, timer: TimerBuilder) -> Result<(), Error> {
         self.sync_handles();
         let plan = timer.plan()?;
-        #[cfg(feature = "tracing")]
         if plan
             .label
             .trace
-            .is_some_and(|trace| trace.late_after_us.is_some())
+            .is_some_and(|trace| trace.late_after_us().is_some())
         {
             return Err(Error::ConflictingOptions {
                 option: "warn_if_late",
@@ -866,7 +864,6 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 conflicts_with: "a TimerSet (the set keeps one histogram: TimerSet::record_drift)",
             });
         }
-        #[cfg(feature = "precise")]
         if plan.precise && self.precise.is_none() {
             return Err(Error::ConflictingOptions {
                 option: "precise(true) on an entry",
@@ -1649,16 +1646,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
 
     /// Waits for `scheduled` on the wheel (and the OS timer, for a precise set).
     fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
-        #[cfg(feature = "precise")]
         if let Some(precise) = &mut self.precise {
-            let poll = crate::wait::wait_precise(&mut self.sleep, precise, cx, scheduled, now);
+            let poll = precise.wait(&mut self.sleep, cx, scheduled, now);
             // The wheel alone waits (a paused clock): its word is final, as for a default
             // set.
             let waited = poll.is_pending() && precise.wheel_alone();
             set_waited(&mut self.sleep, waited);
             return poll;
         }
-        let _ = now;
         let poll = wait_until(&mut self.sleep, scheduled, false, cx);
         set_waited(&mut self.sleep, poll.is_pending());
         poll
