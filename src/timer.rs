@@ -16,7 +16,7 @@ use crate::label::{Label, Relative};
 use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
 use crate::precise::Precise;
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
-use crate::wait::{end_wait, set_waited, wait_until, wheel_still_waits, WheelSleep};
+use crate::wait::{end_wait, poll_due, set_waited, wheel_still_waits, Step, Waits, WheelSleep};
 use crate::wall_clock::Alignment;
 use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 
@@ -131,6 +131,18 @@ pub struct Timer {
     sleep: WheelSleep,
     /// What only some timers use, boxed so that the others pay one null pointer for it.
     extras: Option<Box<Extras>>,
+}
+
+/// A timer waits on its wheel `Sleep`, and on its OS timer if it is precise.
+impl Waits for Timer {
+    #[inline(always)]
+    fn waiting(&mut self) -> (&mut WheelSleep, Option<&mut Precise>) {
+        let precise = self
+            .extras
+            .as_deref_mut()
+            .and_then(|extras| extras.precise.as_mut());
+        (&mut self.sleep, precise)
+    }
 }
 
 /// The parts of a timer that only some timers need.
@@ -593,7 +605,7 @@ impl Timer {
                 }
                 continue;
             }
-            let scheduled = match self.schedule.due() {
+            let due = match self.schedule.due() {
                 Due::NotStarted => {
                     self.start(Start::After {
                         at: Instant::now(),
@@ -612,38 +624,21 @@ impl Timer {
                 // command from a handle can wake the task.
                 Due::Never if self.register(cx) => return Poll::Pending,
                 Due::Never => continue,
-                Due::At(scheduled) => scheduled,
+                Due::At(due) => due,
             };
             // With jitter, the tick fires `offset` after its due time.
-            let (due, offset) = if EXTRAS {
+            let (offset, fires) = if EXTRAS {
                 let offset = self.jitter_offset();
-                (scheduled, offset)
+                (offset, due.checked_add(offset).unwrap_or(due))
             } else {
-                (scheduled, Duration::ZERO)
+                (Duration::ZERO, due)
             };
-            let scheduled = if EXTRAS {
-                due.checked_add(offset).unwrap_or(due)
-            } else {
-                due
+            let now = match ready!(poll_due(self, cx, fires)) {
+                Step::Deliver(now) => now,
+                Step::Wait if self.register(cx) => return Poll::Pending,
+                // A command from a handle arrived meanwhile: apply it first.
+                Step::Wait | Step::Again => continue,
             };
-
-            let mut now = Instant::now();
-            if now < scheduled {
-                if self.wait(cx, scheduled, now).is_pending() {
-                    if self.takes_the_wheels_word() {
-                        set_waited(&mut self.sleep, true);
-                    }
-                    if self.register(cx) {
-                        return Poll::Pending;
-                    }
-                    continue;
-                }
-                now = Instant::now();
-            } else {
-                // The tick is overdue and the timer wheel is not involved: take a unit of
-                // budget here, or a long burst would never yield.
-                ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-            }
             if let Some(extras) = self.extras.as_deref_mut() {
                 return Poll::Ready(Some(deliver_with_extras(
                     &mut self.schedule,
@@ -654,7 +649,7 @@ impl Timer {
                     now,
                 )));
             }
-            return Poll::Ready(Some(self.schedule.deliver(&*self.policy, scheduled, now)));
+            return Poll::Ready(Some(self.schedule.deliver(&*self.policy, due, now)));
         }
     }
 
@@ -726,19 +721,6 @@ impl Timer {
             .is_some_and(|extras| extras.jitter.is_some())
     }
 
-    /// Waits for `scheduled` (tokio's clock reads `now`): `Ready` when the wheel says it
-    /// has come. Sleep takes its own unit of cooperative budget.
-    fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
-        if let Some(precise) = self
-            .extras
-            .as_deref_mut()
-            .and_then(|extras| extras.precise.as_mut())
-        {
-            return precise.wait(&mut self.sleep, cx, scheduled, now);
-        }
-        wait_until(&mut self.sleep, scheduled, false, cx)
-    }
-
     /// Applies what the timer's handles asked for since it last looked. Without handles,
     /// one branch on a null pointer.
     fn sync(&mut self) {
@@ -770,10 +752,7 @@ impl Timer {
         // When the wheel wakes the task: a jittered tick's offset included (a handle
         // compares its command's due time, which is no later than the instant that
         // command's tick fires, so it never misses a wake-up).
-        let armed = match self.fires_at(&self.schedule) {
-            Due::At(due) => Some(due),
-            Due::NotStarted | Due::Stopped | Due::Never => None,
-        };
+        let armed = self.fires_at(&self.schedule).at();
         match self.extras.as_deref_mut() {
             Some(Extras {
                 owner: Some(owner), ..

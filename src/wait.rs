@@ -1,12 +1,79 @@
 //! Waiting for a due time: a wheel `Sleep` of the runtime that polls, and for precise
 //! waits the OS timer too. Shared by [`Timer`](crate::Timer) and
-//! [`TimerSet`](crate::TimerSet), which differ only in what they wait for.
+//! [`TimerSet`](crate::TimerSet), which differ only in what they wait for: both poll
+//! through [`wheel_still_waits`] first, then, with the instant their schedule says is due
+//! next, through [`poll_due`], the one wait step.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
 
 use tokio::time::{Instant, Sleep};
+
+use crate::precise::Precise;
+
+/// A timer or a set, as the wait step sees it.
+pub(crate) trait Waits {
+    /// Where it waits: its wheel `Sleep` and, if it is precise, its OS timer.
+    fn waiting(&mut self) -> (&mut WheelSleep, Option<&mut Precise>);
+
+    /// Called when the due instant has not come, before waiting for it: `true` if the
+    /// owner changed what is due meanwhile (a set's entries held back, due already).
+    #[inline(always)]
+    fn before_wait(&mut self) -> bool {
+        false
+    }
+}
+
+/// What a poll does next with the instant its schedule says is due: [`poll_due`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The tick is due: deliver it, with the clock reading this instant.
+    Deliver(Instant),
+    /// Not due: the wheel (or the OS timer) wakes the task when it is. The owner lets its
+    /// handles wake the task too, then returns `Pending`.
+    Wait,
+    /// Not due, and the owner changed what is due first ([`Waits::before_wait`]): look
+    /// again.
+    Again,
+}
+
+/// The wait step of a timer or a set whose next tick is due at `due`: reads the clock,
+/// and delivers, or waits on the wheel or the OS timer. `Pending` only when the task is
+/// out of cooperative budget (tokio then wakes it at once).
+///
+/// An overdue tick takes a unit of budget here, or a long catch-up would never give the
+/// thread back; a tick the wheel waited for took its unit in the `Sleep`'s poll. A wait
+/// that left the wheel alone waiting notes it ([`set_waited`]): until the `Sleep` fires,
+/// the next poll takes the wheel's word ([`wheel_still_waits`]) without reading the clock.
+#[inline(always)]
+pub(crate) fn poll_due(owner: &mut impl Waits, cx: &mut Context<'_>, due: Instant) -> Poll<Step> {
+    let now = Instant::now();
+    if now >= due {
+        ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
+        return Poll::Ready(Step::Deliver(now));
+    }
+    if owner.before_wait() {
+        return Poll::Ready(Step::Again);
+    }
+    let (sleep, precise) = owner.waiting();
+    let (poll, wheel_alone) = match precise {
+        Some(precise) => {
+            let poll = precise.wait(sleep, cx, due, now);
+            // A paused clock: the OS timer was left out, and the wheel's word is final,
+            // as for a default timer.
+            (poll, precise.wheel_alone())
+        }
+        None => (wait_until(sleep, due, false, cx), true),
+    };
+    if poll.is_ready() {
+        return Poll::Ready(Step::Deliver(Instant::now()));
+    }
+    if wheel_alone {
+        set_waited(sleep, true);
+    }
+    Poll::Ready(Step::Wait)
+}
 
 /// The wheel `Sleep` of a timer or a set, made on its first wait.
 pub(crate) type WheelSleep = Option<Wheel>;

@@ -34,7 +34,7 @@ use tokio::time::Instant;
 use crate::label::Relative;
 use crate::schedule::{saturating_micros, Due, Schedule, Start};
 use crate::wait::{
-    end_wait, is_waited, set_waited, wait_until, wheel_still_waits, Wheel, WheelSleep,
+    end_wait, is_waited, poll_due, wheel_still_waits, Step, Waits, Wheel, WheelSleep,
 };
 use crate::{Error, Stats, Tick, TimerBuilder};
 use entry::{due_after, due_instant, Entry, Phase};
@@ -236,6 +236,20 @@ fn shed_slots<K>(
     list.sort_unstable();
     list.dedup();
     list.shrink_to(bound);
+}
+
+/// A set waits on its wheel `Sleep`, and on its OS timer if it is precise.
+impl<K: Hash + Eq + Clone> Waits for TimerSet<K> {
+    #[inline(always)]
+    fn waiting(&mut self) -> (&mut WheelSleep, Option<&mut crate::precise::Precise>) {
+        (&mut self.sleep, self.precise.as_mut())
+    }
+
+    /// Nothing else is due: the held entries' turn (they are due already).
+    #[inline(always)]
+    fn before_wait(&mut self) -> bool {
+        self.release_held()
+    }
 }
 
 /// [`TimerSet::due_of`], for borrows of the set's fields apart.
@@ -1622,41 +1636,14 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 continue;
             }
             let scheduled = due_instant(self.epoch, top.due);
-            let mut now = Instant::now();
-            if now < scheduled {
-                // Nothing else is due: the held entries' turn (they are due already).
-                if self.release_held() {
-                    continue;
-                }
-                if self.wait(cx, scheduled, now).is_pending() {
-                    if self.register(cx, Some(scheduled)) {
-                        return Poll::Pending;
-                    }
-                    continue;
-                }
-                now = Instant::now();
-            } else {
-                // Overdue, and the wheel is not involved: take a unit of budget here, or
-                // a long catch-up would never yield.
-                ready!(tokio::task::coop::poll_proceed(cx)).made_progress();
-            }
+            let now = match ready!(poll_due(self, cx, scheduled)) {
+                Step::Deliver(now) => now,
+                Step::Wait if self.register(cx, Some(scheduled)) => return Poll::Pending,
+                // Held entries came back, or a command from a handle arrived meanwhile.
+                Step::Wait | Step::Again => continue,
+            };
             return Poll::Ready(self.deliver(top, scheduled, now));
         }
-    }
-
-    /// Waits for `scheduled` on the wheel (and the OS timer, for a precise set).
-    fn wait(&mut self, cx: &mut Context<'_>, scheduled: Instant, now: Instant) -> Poll<()> {
-        if let Some(precise) = &mut self.precise {
-            let poll = precise.wait(&mut self.sleep, cx, scheduled, now);
-            // The wheel alone waits (a paused clock): its word is final, as for a default
-            // set.
-            let waited = poll.is_pending() && precise.wheel_alone();
-            set_waited(&mut self.sleep, waited);
-            return poll;
-        }
-        let poll = wait_until(&mut self.sleep, scheduled, false, cx);
-        set_waited(&mut self.sleep, poll.is_pending());
-        poll
     }
 
     /// Delivers the tick of `top`, first in the queue, due at `scheduled`.
