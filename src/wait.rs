@@ -139,6 +139,11 @@ impl Wheel {
         self.sleep.deadline()
     }
 
+    /// Whether the `Sleep` was made on the runtime polling now ([`Waiter::is_current`]).
+    pub(crate) fn is_current(&self) -> bool {
+        self.owner.waiter().is_current()
+    }
+
     /// Whether the `Sleep` has fired (at its deadline, or at its runtime's shutdown).
     pub(crate) fn is_elapsed(&self) -> bool {
         self.sleep.is_elapsed()
@@ -286,7 +291,7 @@ pub(crate) fn wait_until(
             })
             .poll(cx, false);
     };
-    if !wheel.owner.waiter().is_current() || (replace && wheel.deadline() != deadline) {
+    if !wheel.is_current() || (replace && wheel.deadline() != deadline) {
         // Replaced in place: no allocation.
         wheel.sleep.set(tokio::time::sleep_until(deadline));
         let waited = wheel.owner.waited();
@@ -298,53 +303,4 @@ pub(crate) fn wait_until(
         wheel.sleep.as_mut().reset(deadline);
     }
     wheel.poll(cx, false)
-}
-
-/// A precise timer's wait. On a multi-thread runtime (whose clock cannot be paused), the
-/// OS timer alone wakes it. Elsewhere the wheel's `Sleep` stays registered, so that a
-/// paused clock drives the timer as it drives any other, and the OS timer is asked too
-/// while the clock runs. After a `Pending`, `Precise::wheel_alone` tells whether the OS
-/// timer was left out (a paused clock): then the caller takes the wheel's word as a
-/// default timer does, so that a clock advanced past the due time but not to the wheel's
-/// millisecond slot delivers nothing yet.
-#[cfg(feature = "precise")]
-pub(crate) fn wait_precise(
-    sleep: &mut WheelSleep,
-    precise: &mut crate::precise::Precise,
-    cx: &mut Context<'_>,
-    scheduled: Instant,
-    now: Instant,
-) -> Poll<()> {
-    use tokio::runtime::RuntimeFlavor;
-
-    // Asked already, for this task: the wheel too, or the OS timer alone.
-    if let Some(with_wheel) = precise.asked_for(scheduled, cx.waker()) {
-        if with_wheel && wait_until(sleep, scheduled, true, cx).is_ready() {
-            precise.cancel();
-            return Poll::Ready(());
-        }
-        return Poll::Pending;
-    }
-    let multi_thread =
-        tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
-    if multi_thread && precise.wake_at(scheduled, now, cx.waker(), false) {
-        // A `Sleep` made on another runtime holds that runtime's driver (and its file
-        // descriptors) alive, also after the runtime was dropped: let it go, as a default
-        // timer's move to a new `Sleep` does.
-        if sleep
-            .as_ref()
-            .is_some_and(|wheel| !wheel.owner.waiter().is_current())
-        {
-            *sleep = None;
-        }
-        // When the OS timer's wake-up brings the task back, the tick is overdue, and the
-        // overdue path takes the budget.
-        return Poll::Pending;
-    }
-    if wait_until(sleep, scheduled, true, cx).is_ready() {
-        precise.cancel();
-        return Poll::Ready(());
-    }
-    precise.wake_at(scheduled, now, cx.waker(), true);
-    Poll::Pending
 }

@@ -18,9 +18,12 @@ mod reactor;
 #[cfg(target_os = "linux")]
 mod shard;
 
-use std::task::Waker;
+use std::task::{Context, Poll, Waker};
 
+use tokio::runtime::RuntimeFlavor;
 use tokio::time::Instant;
+
+use crate::wait::{wait_until, WheelSleep};
 
 /// A timer's registration with an OS timer, if the platform has one.
 #[derive(Debug)]
@@ -99,16 +102,47 @@ impl Precise {
     }
 
     /// Waits for `scheduled` (tokio's clock reads `now`) on the wheel `sleep` and the OS
-    /// timer: [`wait_precise`](crate::wait::wait_precise).
-    #[inline]
+    /// timer. On a multi-thread runtime (whose clock cannot be paused), the OS timer alone
+    /// wakes it. Elsewhere the wheel's `Sleep` stays registered, so that a paused clock
+    /// drives the timer as it drives any other, and the OS timer is asked too while the
+    /// clock runs. After a `Pending`, [`wheel_alone`](Self::wheel_alone) tells whether the
+    /// OS timer was left out (a paused clock): then the caller takes the wheel's word as a
+    /// default timer does, so that a clock advanced past the due time but not to the
+    /// wheel's millisecond slot delivers nothing yet.
     pub(crate) fn wait(
         &mut self,
-        sleep: &mut crate::wait::WheelSleep,
-        cx: &mut std::task::Context<'_>,
+        sleep: &mut WheelSleep,
+        cx: &mut Context<'_>,
         scheduled: Instant,
         now: Instant,
-    ) -> std::task::Poll<()> {
-        crate::wait::wait_precise(sleep, self, cx, scheduled, now)
+    ) -> Poll<()> {
+        // Asked already, for this task: the wheel too, or the OS timer alone.
+        if let Some(with_wheel) = self.asked_for(scheduled, cx.waker()) {
+            if with_wheel && wait_until(sleep, scheduled, true, cx).is_ready() {
+                self.cancel();
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
+        }
+        let multi_thread =
+            tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
+        if multi_thread && self.wake_at(scheduled, now, cx.waker(), false) {
+            // A `Sleep` made on another runtime holds that runtime's driver (and its file
+            // descriptors) alive, also after the runtime was dropped: let it go, as a
+            // default timer's move to a new `Sleep` does.
+            if sleep.as_ref().is_some_and(|wheel| !wheel.is_current()) {
+                *sleep = None;
+            }
+            // When the OS timer's wake-up brings the task back, the tick is overdue, and
+            // the overdue path takes the budget.
+            return Poll::Pending;
+        }
+        if wait_until(sleep, scheduled, true, cx).is_ready() {
+            self.cancel();
+            return Poll::Ready(());
+        }
+        self.wake_at(scheduled, now, cx.waker(), true);
+        Poll::Pending
     }
 
     /// A timer's precise state: nothing is registered until its first wait, on the
