@@ -181,7 +181,7 @@ impl Timer {
                     view.state,
                 );
                 assert_eq!(
-                    self.owner.shared.lock().interval_us,
+                    self.owner.wake.lock().interval_us,
                     None,
                     "lost wake-up: a new interval waits for a task that was not woken",
                 );
@@ -192,8 +192,8 @@ impl Timer {
             self.schedule, view,
             "the timer's view of what the handles left"
         );
-        assert!(!self.owner.shared.pending.load(SeqCst));
-        assert_eq!(self.owner.shared.lock().command, None);
+        assert!(!self.owner.wake.pending());
+        assert_eq!(self.owner.wake.lock().command, None);
         assert_eq!(handle.is_running(), self.schedule.is_running());
         assert_eq!(
             handle.interval(),

@@ -21,7 +21,6 @@
 //!   as the last command in linearisation order made them;
 //! - a command for a missing key is counted as ignored, once.
 
-use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -96,7 +95,7 @@ impl Set {
     fn check(&mut self, waiting: Waiting) {
         let owner = self.set.handles.as_ref().expect("the set made a handle");
         let new_interval = owner
-            .shared
+            .wake
             .lock()
             .queue
             .iter()
@@ -114,14 +113,7 @@ impl Set {
                 (None, _) => {}
             }
         }
-        assert!(!self
-            .set
-            .handles
-            .as_ref()
-            .unwrap()
-            .shared
-            .pending
-            .load(SeqCst));
+        assert!(!self.set.handles.as_ref().unwrap().wake.pending());
     }
 }
 
