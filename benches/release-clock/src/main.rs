@@ -45,9 +45,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-mod counting;
-
-use counting::LIVE;
+use kadenz_release_clock::LIVE;
 
 /// Far enough that nothing fires during a round.
 const PERIOD: Duration = Duration::from_secs(1);

@@ -1,6 +1,7 @@
-//! A global allocator that counts the live heap bytes, for the bytes a timer keeps: two
-//! relaxed atomic additions per allocation, the same for every member measured. Shared
-//! by the binaries of this package.
+//! What the binaries of this package share: the global allocator, which counts the live
+//! heap bytes, for the bytes a timer keeps (two relaxed atomic additions per allocation,
+//! the same for every member measured). A binary that reads [`LIVE`] links this library
+//! and with it the allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
