@@ -117,17 +117,27 @@ impl Set {
     }
 }
 
+/// One model run with one handle's thread: the set of [`Set::new`], a thread that gives
+/// `commands` through a handle while the task polls; the set after the checks of
+/// [`Set::check`].
+fn one_handle(times: Times, commands: impl FnOnce(SetHandle<u8>) + Send + 'static) -> Set {
+    let (mut set, handle) = Set::new(times);
+    let thread = thread::spawn(move || commands(handle));
+    let waiting = set.run();
+    thread.join().unwrap();
+    set.check(waiting);
+    set
+}
+
 /// A reset to an earlier tick from another thread reaches a task waiting for the
 /// entries' deadline.
 #[test]
 fn an_earlier_reset_reaches_a_waiting_set() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || assert!(handle.reset_at(&1, times.earlier)));
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
+        let set = one_handle(times, move |handle| {
+            assert!(handle.reset_at(&1, times.earlier))
+        });
         assert_eq!(set.set.deadline(&1), Some(times.earlier));
         assert_eq!(set.set.deadline(&2), Some(times.deadline));
     });
@@ -139,15 +149,11 @@ fn an_earlier_reset_reaches_a_waiting_set() {
 fn one_handles_commands_apply_in_order() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || {
+        let set = one_handle(times, move |handle| {
             handle.stop(&1);
             handle.reset_at(&1, times.later);
             handle.reset_at(&2, times.earlier);
         });
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
         assert_eq!(set.set.deadline(&1), Some(times.later));
         assert_eq!(set.set.deadline(&2), Some(times.earlier));
     });
@@ -159,14 +165,10 @@ fn one_handles_commands_apply_in_order() {
 fn later_kicks_and_stops_need_no_wake() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || {
+        let set = one_handle(times, move |handle| {
             handle.reset_at(&1, times.later);
             handle.stop(&2);
         });
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
         assert_eq!(set.set.deadline(&1), Some(times.later));
         assert!(!set.set.is_running(&2));
     });
