@@ -45,7 +45,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-use kadenz_release_clock::LIVE;
+use kadenz_counting_alloc::LIVE;
 
 /// Far enough that nothing fires during a round.
 const PERIOD: Duration = Duration::from_secs(1);
