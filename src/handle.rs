@@ -15,9 +15,12 @@
 //!   look is either seen there or finds the waker. To skip the lock when nothing changed,
 //!   the timer keeps a copy of what it registered; taking commands forgets that copy,
 //!   since a handle may have taken the waker.
+//!
+//! The slot, the flag, the registration and the waking are `wakeup`'s
+//! (`src/handle/wakeup.rs`), shared with the set's handles; this module has the timer's
+//! commands and how the timer applies them.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -25,8 +28,10 @@ use tokio::time::Instant;
 
 use crate::label::Label;
 use crate::schedule::{saturating_micros, Schedule, Start};
-use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
+use crate::sync::Arc;
 use crate::Error;
+
+pub(crate) mod wakeup;
 
 /// What a handle asked for that the timer has not applied yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,8 +40,9 @@ pub(crate) enum Command {
     Stop,
 }
 
+/// A timer's part of the slot.
 #[derive(Debug)]
-struct Slot {
+struct Commands {
     /// The latest (re)start or stop from a handle; a later one replaces it.
     command: Option<Command>,
     /// The latest interval from a handle.
@@ -44,81 +50,54 @@ struct Slot {
     /// The timer's schedule as it last published it: after every change, tick and
     /// applied command.
     schedule: Schedule,
-    /// The waker of the timer's last `Pending` poll, and the deadline at which the timer
-    /// wheel wakes it anyway (`None`: nothing but a command wakes it).
-    waker: Option<Waker>,
-    armed: Option<Instant>,
 }
 
-/// `repr(C)` in the order rustc chose before the label came (the slot, then `pending`),
-/// so that the timer's every-poll look at `pending` compiles to the instructions it had;
-/// `layout::pending_comes_right_after_the_slot` fails if a field goes between them.
+/// What a timer's handles read without the lock: set once, as the timer was built.
 #[derive(Debug)]
-#[repr(C)]
-pub(crate) struct Shared {
-    slot: Mutex<Slot>,
-    /// A command waits in the slot. Read by the timer without the lock.
-    pending: AtomicBool,
-    /// The timer's name and reporting, as it was built: for `Debug` and the events.
+struct Fixed {
+    /// The timer's name and reporting: for `Debug` and the events.
     label: Label,
     /// The timer's jitter (0: none): no interval may be shorter.
     jitter_max_us: u64,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Slot> {
-        // Nothing panics while the lock is held but a waker's `clone`; the slot is
-        // consistent at every point, so a poisoned lock is used as it is.
-        self.slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
+/// A timer's handles register nothing with the waker but the instant.
+type Shared = wakeup::Shared<Commands, (), Fixed>;
 
 /// The timer's side of the shared slot.
 #[derive(Debug)]
 pub(crate) struct Owner {
-    shared: Arc<Shared>,
-    /// What the timer last put in the slot (waker, armed), to skip the lock when a poll
-    /// would register the same again.
-    registered: Option<(Waker, Option<Instant>)>,
+    wake: wakeup::Owner<Commands, (), Fixed>,
 }
 
 impl Owner {
     pub(crate) fn new(schedule: &Schedule, label: Label, jitter_max_us: u64) -> Self {
+        let commands = Commands {
+            command: None,
+            interval_us: None,
+            schedule: *schedule,
+        };
+        let fixed = Fixed {
+            label,
+            jitter_max_us,
+        };
         Owner {
-            shared: Arc::new(Shared {
-                slot: Mutex::new(Slot {
-                    command: None,
-                    interval_us: None,
-                    schedule: *schedule,
-                    waker: None,
-                    armed: None,
-                }),
-                pending: AtomicBool::new(false),
-                label,
-                jitter_max_us,
-            }),
-            registered: None,
+            wake: wakeup::Owner::new(commands, (), fixed),
         }
     }
 
     pub(crate) fn handle(&self) -> TimerHandle {
         TimerHandle {
-            shared: self.shared.clone(),
+            shared: self.wake.share(),
         }
     }
 
     /// Applies the commands the handles left, if any, and publishes the result. Whether
     /// they moved the pending tick (and a wait for it ends).
     pub(crate) fn sync(&mut self, schedule: &mut Schedule) -> bool {
-        if !self.shared.pending.load(Ordering::Acquire) {
+        let Some(mut slot) = self.wake.take() else {
             return false;
-        }
-        let mut slot = self.shared.lock();
-        self.shared.pending.store(false, Ordering::Relaxed);
-        // A command may have taken the waker: register again on the next `Pending`.
-        self.registered = None;
+        };
         let moved = apply(&slot, schedule);
         slot.command = None;
         slot.interval_us = None;
@@ -130,47 +109,34 @@ impl Owner {
     /// them (for the timer's `&self` methods).
     pub(crate) fn peek(&self, schedule: &Schedule) -> Schedule {
         let mut view = *schedule;
-        if self.shared.pending.load(Ordering::Acquire) {
-            let _ = apply(&self.shared.lock(), &mut view);
+        if self.wake.pending() {
+            let _ = apply(&self.wake.lock(), &mut view);
         }
         view
     }
 
     /// Tells the handles what the timer did by itself (a reset, a stop, a start, a tick).
     pub(crate) fn publish(&self, schedule: &Schedule) {
-        self.shared.lock().schedule = *schedule;
+        self.wake.lock().schedule = *schedule;
     }
 
     /// Tells the handles that the timer stopped, when its schedule cannot be read: while a
     /// panic of its policy unwinds (the schedule is stopped then).
     pub(crate) fn publish_stopped(&self) {
-        self.shared.lock().schedule.stop();
+        self.wake.lock().schedule.stop();
     }
 
     /// Makes sure `waker` is woken by a command that needs the timer before `armed`.
     /// `false` if a command arrived in the meantime: apply it and poll again.
     pub(crate) fn register(&mut self, waker: &Waker, armed: Option<Instant>) -> bool {
-        if let Some((registered, at)) = &self.registered {
-            if *at == armed && registered.will_wake(waker) {
-                return true;
-            }
-        }
-        let mut slot = self.shared.lock();
-        if self.shared.pending.load(Ordering::Relaxed) {
-            return false;
-        }
-        slot.waker = Some(waker.clone());
-        slot.armed = armed;
-        drop(slot);
-        self.registered = Some((waker.clone(), armed));
-        true
+        self.wake.register(waker, armed, ())
     }
 }
 
 /// Applies the commands of `slot`: the interval first (a start then counts with it, which
 /// gives the same schedule as the other order), then the start or stop. Whether the
 /// pending tick moved.
-fn apply(slot: &Slot, schedule: &mut Schedule) -> bool {
+fn apply(slot: &Commands, schedule: &mut Schedule) -> bool {
     let counted_anew = slot
         .interval_us
         .is_some_and(|interval_us| schedule.set_interval(interval_us));
@@ -241,16 +207,12 @@ impl TimerHandle {
         let command = make();
         let interval_us = slot.interval_us.unwrap_or(slot.schedule.interval_us);
         // The timer needs waking if the command needs it before its wheel wakes it.
-        let wake = match (command, slot.armed) {
-            // A start that puts the first tick at or after the wake-up the timer waits
-            // for needs no wake: at that wake-up, the timer applies it and waits again.
-            (Command::Start(start), Some(armed)) => {
-                first_due(start, interval_us).is_some_and(|due| due < armed)
-            }
-            _ => true,
+        let wake = match command {
+            Command::Start(start) => slot.start_needs_owner(start, interval_us),
+            Command::Stop => true,
         };
         slot.command = Some(command);
-        self.leave(slot, wake);
+        self.shared.leave(slot, wake);
         self.report(op, interval_us);
     }
 
@@ -258,19 +220,9 @@ impl TimerHandle {
     /// subscriber may take its time).
     #[inline]
     fn report(&self, op: &'static str, interval_us: u64) {
-        if self.shared.label.trace.is_some() {
-            crate::trace::command(self.shared.label.name(), op, interval_us);
-        }
-    }
-
-    /// Marks the slot's command pending and, if `wake`, wakes the timer's task (outside
-    /// the lock).
-    fn leave(&self, mut slot: MutexGuard<'_, Slot>, wake: bool) {
-        self.shared.pending.store(true, Ordering::Release);
-        let waker = if wake { slot.waker.take() } else { None };
-        drop(slot);
-        if let Some(waker) = waker {
-            waker.wake();
+        let label = &self.shared.fixed.label;
+        if label.trace.is_some() {
+            crate::trace::command(label.name(), op, interval_us);
         }
     }
 
@@ -424,11 +376,11 @@ impl TimerHandle {
     /// ```
     pub fn set_interval(&self, interval: Duration) -> Result<(), Error> {
         let interval_us = crate::builder::interval_micros(interval)?;
-        crate::jitter::Jitter::check(self.shared.jitter_max_us, interval, interval_us)?;
+        crate::jitter::Jitter::check(self.shared.fixed.jitter_max_us, interval, interval_us)?;
         let mut slot = self.shared.lock();
         slot.interval_us = Some(interval_us);
         // The timer's next due time may move earlier; only the timer can tell.
-        self.leave(slot, true);
+        self.shared.leave(slot, true);
         self.report("set_interval", interval_us);
         Ok(())
     }
@@ -532,7 +484,7 @@ impl TimerHandle {
     /// ```
     #[must_use]
     pub fn name(&self) -> Option<&str> {
-        self.shared.label.name()
+        self.shared.fixed.label.name()
     }
 }
 
@@ -559,7 +511,7 @@ impl TimerHandle {
 impl fmt::Debug for TimerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("TimerHandle");
-        if let Some(name) = self.shared.label.name() {
+        if let Some(name) = self.shared.fixed.label.name() {
             out.field("name", &name);
         }
         out.field("interval", &self.interval())
@@ -568,31 +520,5 @@ impl fmt::Debug for TimerHandle {
     }
 }
 
-/// When a start puts the first tick (`None`: never), for the wake-up decision: asked of
-/// the schedule itself, which owns that rule.
-pub(crate) fn first_due(start: Start, interval_us: u64) -> Option<Instant> {
-    let mut probe = Schedule::new(interval_us);
-    probe.start(start);
-    probe.due().at()
-}
-
 #[cfg(all(test, kadenz_loom))]
 pub(crate) mod loom_check;
-
-#[cfg(all(test, not(kadenz_loom)))]
-mod layout {
-    use super::*;
-
-    /// The pin of `Shared`'s `repr(C)`: `pending`, which every poll of a timer with
-    /// handles reads, right after the slot, where it was before the label came
-    /// (docs/benchmarks-history.md, "Without the feature: the same machine code"). A
-    /// field put between them fails here.
-    #[test]
-    fn pending_comes_right_after_the_slot() {
-        let owner = Owner::new(&Schedule::new(1), Label::default(), 0);
-        let base = Arc::as_ptr(&owner.shared) as usize;
-        let pending = std::ptr::addr_of!(owner.shared.pending) as usize;
-        assert_eq!(std::ptr::addr_of!(owner.shared.slot) as usize, base);
-        assert_eq!(pending - base, std::mem::size_of::<Mutex<Slot>>());
-    }
-}

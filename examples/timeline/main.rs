@@ -14,9 +14,9 @@
 //! `trigger-missed-up-to` (at most 2, after one long stall: 1.2 s to 5.3 s), and
 //! `docs/timelines.md`, the same pictures as `data:` URIs for rustdoc (docs.rs serves no
 //! file of the repository, so `src/policy.rs` includes this file under each policy's
-//! picture, which names its `data:` URI by reference). `tests/timeline.rs` fails when the
-//! committed files differ from what this generates, so after changing the timer or the
-//! drawing, run it and commit the result:
+//! picture, which names its `data:` URI by reference). Its test (`cargo test` runs it) fails
+//! when the committed files differ from what this generates, so after changing the timer
+//! or the drawing, run it and commit the result:
 //!
 //! ```text
 //! cargo run --example timeline
@@ -48,5 +48,28 @@ fn main() {
         std::fs::write(&path, &file.contents)
             .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
         println!("{} (written)", file.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed timeline pictures (`docs/`) are what this example generates now: the
+    /// same runs under the paused clock, the same drawing, byte for byte.
+    #[tokio::test(start_paused = true)]
+    async fn the_committed_timelines_are_current() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let files = pictures::generate().await;
+        assert_eq!(files.len(), 5, "four pictures and their references");
+        for file in files {
+            let committed = std::fs::read_to_string(root.join(&file.path)).unwrap_or_default();
+            assert!(
+                committed == file.contents,
+                "{} differs from what the timeline example generates now \
+                 (run `cargo run --example timeline` and commit the result)",
+                file.path
+            );
+        }
     }
 }

@@ -1,9 +1,9 @@
 //! The timelines of `docs/`: each built-in policy run through the same scripted stall
 //! under tokio's paused clock, drawn as SVG from what the timer delivered.
 //!
-//! Shared by `examples/timeline/main.rs`, which writes the files, and `tests/timeline.rs`,
-//! which checks that the committed files are what this code generates now. Everything
-//! is integers and fixed text, so the output is the same byte for byte on every machine.
+//! Used by `main.rs`, which writes the files, and by its test, which checks that the
+//! committed files are what this code generates now. Everything is integers and fixed
+//! text, so the output is the same byte for byte on every machine.
 
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -181,7 +181,7 @@ impl Timer {
                     view.state,
                 );
                 assert_eq!(
-                    self.owner.shared.lock().interval_us,
+                    self.owner.wake.lock().interval_us,
                     None,
                     "lost wake-up: a new interval waits for a task that was not woken",
                 );
@@ -192,8 +192,8 @@ impl Timer {
             self.schedule, view,
             "the timer's view of what the handles left"
         );
-        assert!(!self.owner.shared.pending.load(SeqCst));
-        assert_eq!(self.owner.shared.lock().command, None);
+        assert!(!self.owner.wake.pending());
+        assert_eq!(self.owner.wake.lock().command, None);
         assert_eq!(handle.is_running(), self.schedule.is_running());
         assert_eq!(
             handle.interval(),
@@ -239,22 +239,29 @@ where
     builder.check(f);
 }
 
+/// One model run with one handle's thread: a timer whose schedule `start` made, a thread
+/// that gives `commands` through a handle while the task polls; the schedule after the
+/// checks of [`Timer::check`].
+fn one_handle(start: Start, commands: impl FnOnce(TimerHandle) + Send + 'static) -> Schedule {
+    let (mut timer, handle) = Timer::new(start);
+    let thread = {
+        let handle = handle.clone();
+        thread::spawn(move || commands(handle))
+    };
+    let polled = timer.run();
+    thread.join().unwrap();
+    timer.check(polled, &handle)
+}
+
 /// A stop from another thread reaches a task waiting for its deadline.
 #[test]
 fn stop_reaches_a_waiting_task() {
     let times = Times::new();
     model(None, move || {
-        let (mut timer, handle) = Timer::new(Start::At(times.deadline));
-        let stopper = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.stop();
-                assert!(!handle.is_running());
-            })
-        };
-        let polled = timer.run();
-        stopper.join().unwrap();
-        let schedule = timer.check(polled, &handle);
+        let schedule = one_handle(Start::At(times.deadline), |handle| {
+            handle.stop();
+            assert!(!handle.is_running());
+        });
         assert_eq!(schedule.state, State::Stopped);
     });
 }
@@ -265,19 +272,12 @@ fn stop_reaches_a_waiting_task() {
 fn reset_at_earlier_then_stop() {
     let times = Times::new();
     model(None, move || {
-        let (mut timer, handle) = Timer::new(Start::At(times.deadline));
-        let commands = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.reset_at(times.earlier);
-                assert!(handle.is_running());
-                handle.stop();
-                assert!(!handle.is_running());
-            })
-        };
-        let polled = timer.run();
-        commands.join().unwrap();
-        let schedule = timer.check(polled, &handle);
+        let schedule = one_handle(Start::At(times.deadline), move |handle| {
+            handle.reset_at(times.earlier);
+            assert!(handle.is_running());
+            handle.stop();
+            assert!(!handle.is_running());
+        });
         assert_eq!(schedule.state, State::Stopped);
     });
 }
@@ -319,19 +319,12 @@ fn racing_reset_at() {
 fn set_interval_then_stop() {
     let times = Times::new();
     model(None, move || {
-        let (mut timer, handle) = Timer::new(Start::At(times.deadline));
-        let commands = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.set_interval(NEW_INTERVAL).unwrap();
-                assert_eq!(handle.interval(), NEW_INTERVAL);
-                handle.stop();
-                assert!(!handle.is_running());
-            })
-        };
-        let polled = timer.run();
-        commands.join().unwrap();
-        let schedule = timer.check(polled, &handle);
+        let schedule = one_handle(Start::At(times.deadline), |handle| {
+            handle.set_interval(NEW_INTERVAL).unwrap();
+            assert_eq!(handle.interval(), NEW_INTERVAL);
+            handle.stop();
+            assert!(!handle.is_running());
+        });
         assert_eq!(schedule.state, State::Stopped);
         assert_eq!(schedule.interval_us, micros(NEW_INTERVAL));
     });
@@ -343,21 +336,15 @@ fn set_interval_then_stop() {
 fn shorter_interval_reaches_a_waiting_task() {
     let times = Times::new();
     model(None, move || {
-        let (mut timer, handle) = Timer::new(Start::After {
+        let start = Start::After {
             at: times.earlier,
             delay_us: 0,
-        });
-        let setter = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.set_interval(SHORTER_INTERVAL).unwrap();
-                assert_eq!(handle.interval(), SHORTER_INTERVAL);
-                assert!(handle.is_running());
-            })
         };
-        let polled = timer.run();
-        setter.join().unwrap();
-        let schedule = timer.check(polled, &handle);
+        let schedule = one_handle(start, |handle| {
+            handle.set_interval(SHORTER_INTERVAL).unwrap();
+            assert_eq!(handle.interval(), SHORTER_INTERVAL);
+            assert!(handle.is_running());
+        });
         assert_eq!(due_at(&schedule), Some(times.earlier + SHORTER_INTERVAL));
     });
 }
@@ -368,21 +355,15 @@ fn shorter_interval_reaches_a_waiting_task() {
 fn reset_reaches_a_task_waiting_for_nothing() {
     let times = Times::new();
     model(None, move || {
-        let (mut timer, handle) = Timer::new(Start::After {
+        let start = Start::After {
             at: times.deadline,
             delay_us: u64::MAX,
-        });
-        assert_eq!(timer.schedule.due(), Due::Never);
-        let resetter = {
-            let handle = handle.clone();
-            thread::spawn(move || {
-                handle.reset();
-                assert!(handle.is_running());
-            })
         };
-        let polled = timer.run();
-        resetter.join().unwrap();
-        let schedule = timer.check(polled, &handle);
+        assert_eq!(Timer::new(start).0.schedule.due(), Due::Never);
+        let schedule = one_handle(start, |handle| {
+            handle.reset();
+            assert!(handle.is_running());
+        });
         assert!(due_at(&schedule).is_some_and(|due| due < times.deadline));
     });
 }

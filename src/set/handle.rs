@@ -20,17 +20,20 @@
 //! - A handle wakes the set only if its command may put a tick before `armed` (or the
 //!   set waits for nothing): a start whose first tick, counted with the shortest interval
 //!   of the set, is before `armed`, or a new interval. A stop never needs the set earlier.
+//!
+//! The slot, the flag, the registration and the waking are the timer handle's
+//! (`src/handle/wakeup.rs`), with the shortest interval registered beside the waker; this
+//! module has the set's queue and what becomes of it.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::handle::first_due;
+use crate::handle::wakeup;
 use crate::schedule::{saturating_micros, Start};
-use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
+use crate::sync::Arc;
 use crate::Error;
 
 /// A command of a handle, for the entry under a key.
@@ -41,47 +44,26 @@ pub(crate) enum Command {
     SetInterval(u64),
 }
 
-struct Slot<K> {
+/// A set's part of the slot.
+struct Commands<K> {
     /// The commands not applied yet, in the order they were given.
     queue: Vec<(K, Command)>,
-    /// The waker of the set's last `Pending` poll, and the instant its wheel wakes it
-    /// anyway (`None`: nothing but a command wakes it).
-    waker: Option<Waker>,
-    armed: Option<Instant>,
-    /// No entry of the set has a shorter interval (a lower bound, in µs).
-    min_interval_us: u64,
     /// Commands applied to a key that was not in the set.
     ignored: u64,
     /// The set was dropped: commands go nowhere.
     closed: bool,
 }
 
-struct Shared<K> {
-    slot: Mutex<Slot<K>>,
-    /// Commands wait in the queue. Read by the set without the lock.
-    pending: AtomicBool,
-}
-
-impl<K> Shared<K> {
-    fn lock(&self) -> MutexGuard<'_, Slot<K>> {
-        // Nothing panics while the lock is held but a waker's `clone` and a key's
-        // `drop`; the slot is consistent at every point, so a poisoned lock is used as it
-        // is.
-        self.slot
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
+/// What the set registers beside its waker: no entry of the set has a shorter interval
+/// (a lower bound, in µs).
+type Shared<K> = wakeup::Shared<Commands<K>, u64, ()>;
 
 /// The set's side of the shared slot; the set holds one once it made a handle.
 pub(crate) struct Owner<K> {
-    shared: Arc<Shared<K>>,
+    wake: wakeup::Owner<Commands<K>, u64, ()>,
     /// The queue's other buffer: swapped in when the set takes the commands, so that
     /// neither side allocates once both have grown.
     spare: Vec<(K, Command)>,
-    /// What the set last put in the slot (waker, armed, shortest interval), to skip the
-    /// lock when a poll would register the same again.
-    registered: Option<(Waker, Option<Instant>, u64)>,
     /// No entry has a shorter interval (µs): lowered by inserts and new intervals,
     /// never raised but by `clear`.
     pub(crate) min_interval_us: u64,
@@ -89,40 +71,28 @@ pub(crate) struct Owner<K> {
 
 impl<K> Owner<K> {
     pub(crate) fn new(min_interval_us: u64) -> Self {
+        let commands = Commands {
+            queue: Vec::new(),
+            ignored: 0,
+            closed: false,
+        };
         Owner {
-            shared: Arc::new(Shared {
-                slot: Mutex::new(Slot {
-                    queue: Vec::new(),
-                    waker: None,
-                    armed: None,
-                    min_interval_us,
-                    ignored: 0,
-                    closed: false,
-                }),
-                pending: AtomicBool::new(false),
-            }),
+            wake: wakeup::Owner::new(commands, min_interval_us, ()),
             spare: Vec::new(),
-            registered: None,
             min_interval_us,
         }
     }
 
     pub(crate) fn handle(&self) -> SetHandle<K> {
         SetHandle {
-            shared: self.shared.clone(),
+            shared: self.wake.share(),
         }
     }
 
     /// The commands the handles queued, in order, if any (else `None`, without the lock).
     /// Give the emptied buffer back with [`give_back`](Self::give_back).
     pub(crate) fn take(&mut self) -> Option<Vec<(K, Command)>> {
-        if !self.shared.pending.load(Ordering::Acquire) {
-            return None;
-        }
-        let mut slot = self.shared.lock();
-        self.shared.pending.store(false, Ordering::Relaxed);
-        // A handle may have taken the waker: register again on the next `Pending`.
-        self.registered = None;
+        let mut slot = self.wake.take()?;
         let mut commands = std::mem::take(&mut self.spare);
         std::mem::swap(&mut commands, &mut slot.queue);
         Some(commands)
@@ -134,7 +104,7 @@ impl<K> Owner<K> {
         debug_assert!(buffer.is_empty());
         self.spare = buffer;
         if ignored > 0 {
-            let mut slot = self.shared.lock();
+            let mut slot = self.wake.lock();
             slot.ignored = slot.ignored.saturating_add(ignored);
         }
     }
@@ -142,30 +112,15 @@ impl<K> Owner<K> {
     /// Makes sure `waker` is woken by a command that may need the set before `armed`.
     /// `false` if a command arrived in the meantime: apply it and poll again.
     pub(crate) fn register(&mut self, waker: &Waker, armed: Option<Instant>) -> bool {
-        let min = self.min_interval_us;
-        if let Some((registered, at, registered_min)) = &self.registered {
-            if *at == armed && *registered_min == min && registered.will_wake(waker) {
-                return true;
-            }
-        }
-        let mut slot = self.shared.lock();
-        if self.shared.pending.load(Ordering::Relaxed) {
-            return false;
-        }
-        slot.waker = Some(waker.clone());
-        slot.armed = armed;
-        slot.min_interval_us = min;
-        drop(slot);
-        self.registered = Some((waker.clone(), armed, min));
-        true
+        self.wake.register(waker, armed, self.min_interval_us)
     }
 }
 
 impl<K> Drop for Owner<K> {
     fn drop(&mut self) {
-        let mut slot = self.shared.lock();
+        let mut slot = self.wake.lock();
         slot.closed = true;
-        slot.waker = None;
+        slot.forget_waker();
         // The keys of commands nobody will apply go now, not with the last handle.
         let queue = std::mem::take(&mut slot.queue);
         drop(slot);
@@ -275,24 +230,15 @@ impl<K> SetHandle<K> {
             return false;
         }
         let command = make();
-        let wake = match (command, slot.armed) {
-            (_, None) => !matches!(command, Command::Stop),
-            (Command::Stop, Some(_)) => false,
-            (Command::SetInterval(_), Some(_)) => true,
+        let wake = match command {
+            Command::Stop => false,
+            Command::SetInterval(_) => true,
             // The first tick counted with the shortest interval of the set: no entry's
-            // can come earlier. At or after the wake-up the set waits for, the set
-            // applies the command then and waits again.
-            (Command::Start(start), Some(armed)) => {
-                first_due(start, slot.min_interval_us).is_some_and(|due| due < armed)
-            }
+            // can come earlier.
+            Command::Start(start) => slot.start_needs_owner(start, slot.bound()),
         };
         slot.queue.push((key, command));
-        self.shared.pending.store(true, Ordering::Release);
-        let waker = if wake { slot.waker.take() } else { None };
-        drop(slot);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.shared.leave(slot, wake);
         true
     }
 

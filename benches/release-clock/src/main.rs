@@ -30,6 +30,10 @@
 //!   runtime parks until the wheel fires, the task polls again; timed as the runtime
 //!   thread's CPU time per tick (`/proc/thread-self/schedstat`), not wall time.
 //!
+//! - `poll_pending_handle`, `reset_poll_handle`, `tick_overdue_handle`: the same, of a
+//!   timer that made a `TimerHandle` (the reset given through the handle); tokio's members
+//!   are those of the groups without the suffix.
+//!
 //! With `--features precise`, `poll_pending_precise` polls a waiting precise timer.
 
 use std::future::Future;
@@ -41,9 +45,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use tokio::time::{Instant, MissedTickBehavior};
 
-mod counting;
-
-use counting::LIVE;
+use kadenz_counting_alloc::LIVE;
 
 /// Far enough that nothing fires during a round.
 const PERIOD: Duration = Duration::from_secs(1);
@@ -99,6 +101,24 @@ const GROUPS: &[Group] = &[
         kadenz: |_| Duration::ZERO,
         tokio: |_| Duration::ZERO,
         ops: 300,
+    },
+    Group {
+        name: "poll_pending_handle",
+        kadenz: poll_pending_handle,
+        tokio: poll_pending_tokio,
+        ops: 200_000,
+    },
+    Group {
+        name: "reset_poll_handle",
+        kadenz: reset_poll_handle,
+        tokio: reset_poll_tokio,
+        ops: 200_000,
+    },
+    Group {
+        name: "tick_overdue_handle",
+        kadenz: overdue_handle,
+        tokio: overdue_tokio,
+        ops: 200_000,
     },
     #[cfg(feature = "precise")]
     Group {
@@ -215,6 +235,34 @@ fn reset_poll_kadenz(ops: u64) -> Duration {
     )
 }
 
+/// A timer and the handle it made (kept alive: a timer whose handles are all dropped
+/// still has the slot).
+fn with_handle(mut timer: kadenz::Timer) -> (kadenz::Timer, kadenz::TimerHandle) {
+    let handle = timer.handle();
+    (timer, handle)
+}
+
+fn poll_pending_handle(ops: u64) -> Duration {
+    timed(
+        ops,
+        || with_handle(kadenz::Timer::periodic(PERIOD)),
+        |(timer, _), cx| {
+            let _ = black_box(timer.poll_tick(cx));
+        },
+    )
+}
+
+fn reset_poll_handle(ops: u64) -> Duration {
+    timed(
+        ops,
+        || with_handle(kadenz::Timer::timeout(PERIOD)),
+        |(timer, handle), cx| {
+            handle.reset();
+            let _ = black_box(timer.poll_tick(cx));
+        },
+    )
+}
+
 fn reset_poll_tokio(ops: u64) -> Duration {
     timed(ops, tokio_interval, |interval, cx| {
         interval.reset();
@@ -272,10 +320,20 @@ fn burst_start(ops: u64) -> Instant {
 }
 
 fn overdue_kadenz(ops: u64) -> Duration {
+    overdue(ops, false)
+}
+
+fn overdue_handle(ops: u64) -> Duration {
+    overdue(ops, true)
+}
+
+/// A burst of `ops` overdue ticks of a kadenz timer, with a handle or without.
+fn overdue(ops: u64, handle: bool) -> Duration {
     let mut timer = kadenz::Timer::builder(TICK / 100)
         .first_tick_at(burst_start(ops))
         .build()
         .expect("a timer");
+    let _handle = handle.then(|| timer.handle());
     unconstrained_now(async {
         let start = StdInstant::now();
         for _ in 0..ops {

@@ -21,7 +21,6 @@
 //!   as the last command in linearisation order made them;
 //! - a command for a missing key is counted as ignored, once.
 
-use std::sync::atomic::Ordering::SeqCst;
 use std::task::{Context, Waker};
 use std::time::Duration;
 
@@ -96,7 +95,7 @@ impl Set {
     fn check(&mut self, waiting: Waiting) {
         let owner = self.set.handles.as_ref().expect("the set made a handle");
         let new_interval = owner
-            .shared
+            .wake
             .lock()
             .queue
             .iter()
@@ -114,15 +113,20 @@ impl Set {
                 (None, _) => {}
             }
         }
-        assert!(!self
-            .set
-            .handles
-            .as_ref()
-            .unwrap()
-            .shared
-            .pending
-            .load(SeqCst));
+        assert!(!self.set.handles.as_ref().unwrap().wake.pending());
     }
+}
+
+/// One model run with one handle's thread: the set of [`Set::new`], a thread that gives
+/// `commands` through a handle while the task polls; the set after the checks of
+/// [`Set::check`].
+fn one_handle(times: Times, commands: impl FnOnce(SetHandle<u8>) + Send + 'static) -> Set {
+    let (mut set, handle) = Set::new(times);
+    let thread = thread::spawn(move || commands(handle));
+    let waiting = set.run();
+    thread.join().unwrap();
+    set.check(waiting);
+    set
 }
 
 /// A reset to an earlier tick from another thread reaches a task waiting for the
@@ -131,11 +135,9 @@ impl Set {
 fn an_earlier_reset_reaches_a_waiting_set() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || assert!(handle.reset_at(&1, times.earlier)));
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
+        let set = one_handle(times, move |handle| {
+            assert!(handle.reset_at(&1, times.earlier))
+        });
         assert_eq!(set.set.deadline(&1), Some(times.earlier));
         assert_eq!(set.set.deadline(&2), Some(times.deadline));
     });
@@ -147,15 +149,11 @@ fn an_earlier_reset_reaches_a_waiting_set() {
 fn one_handles_commands_apply_in_order() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || {
+        let set = one_handle(times, move |handle| {
             handle.stop(&1);
             handle.reset_at(&1, times.later);
             handle.reset_at(&2, times.earlier);
         });
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
         assert_eq!(set.set.deadline(&1), Some(times.later));
         assert_eq!(set.set.deadline(&2), Some(times.earlier));
     });
@@ -167,14 +165,10 @@ fn one_handles_commands_apply_in_order() {
 fn later_kicks_and_stops_need_no_wake() {
     let times = Times::new();
     model(None, move || {
-        let (mut set, handle) = Set::new(times);
-        let kicker = thread::spawn(move || {
+        let set = one_handle(times, move |handle| {
             handle.reset_at(&1, times.later);
             handle.stop(&2);
         });
-        let waiting = set.run();
-        kicker.join().unwrap();
-        set.check(waiting);
         assert_eq!(set.set.deadline(&1), Some(times.later));
         assert!(!set.set.is_running(&2));
     });

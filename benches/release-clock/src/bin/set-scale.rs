@@ -31,10 +31,7 @@ use kadenz::policy::SkipMissedAndResync;
 use kadenz::{Timer, TimerSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
-#[path = "../counting.rs"]
-mod counting;
-
-use counting::LIVE;
+use kadenz_counting_alloc::LIVE;
 
 /// The range of the periods in ms: 100 – 10,000 unless `SET_SCALE_PERIODS_MS=LOW,HIGH`.
 fn periods_ms() -> (u64, u64) {

@@ -1,61 +1,18 @@
-//! The `bytes` figure: bytes per timer, counted by this program's global allocator.
+//! The `bytes` figure: bytes per timer, counted by this program's global allocator
+//! (`kadenz-counting-alloc`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::Context;
 use std::time::Duration;
 
 use kadenz::Timer;
+use kadenz_counting_alloc::{ALLOCATIONS, LIVE};
 use kadenz_tools::{noop_waker, PollOnce};
 use tokio::time::{sleep, Instant, Interval, Sleep};
 
 use crate::common::{current_thread_runtime, tokio_interval};
 use crate::Flags;
-
-// --- a counting allocator -----------------------------------------------------------------
-
-/// The system allocator, keeping count of the bytes it has handed out and not yet taken
-/// back, and of the allocations it made (reallocations included).
-struct Counting;
-
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-// contract of `GlobalAlloc` is `System`'s; the counters are plain atomics.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size(), Relaxed);
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE_BYTES.fetch_add(layout.size(), Relaxed);
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE_BYTES.fetch_add(new_size, Relaxed);
-        LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: as for `alloc`; `ptr` and `layout` come from this allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_BYTES.fetch_sub(layout.size(), Relaxed);
-        // SAFETY: `ptr` and `layout` come from this allocator, which is `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 // --- bytes --------------------------------------------------------------------------------
 
@@ -63,7 +20,7 @@ fn heap_per_timer<T: PollOnce>(count: usize, poll: bool, make: impl Fn() -> T) -
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
     let mut timers: Vec<T> = Vec::with_capacity(count);
-    let bytes_before = LIVE_BYTES.load(Relaxed);
+    let bytes_before = LIVE.load(Relaxed);
     let allocations_before = ALLOCATIONS.load(Relaxed);
     for _ in 0..count {
         timers.push(make());
@@ -71,7 +28,7 @@ fn heap_per_timer<T: PollOnce>(count: usize, poll: bool, make: impl Fn() -> T) -
             timers.last_mut().expect("just pushed").poll_once(&mut cx);
         }
     }
-    let bytes = LIVE_BYTES.load(Relaxed) - bytes_before;
+    let bytes = LIVE.load(Relaxed) - bytes_before;
     let allocations = ALLOCATIONS.load(Relaxed) - allocations_before;
     drop(timers);
     (

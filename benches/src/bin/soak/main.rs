@@ -35,7 +35,6 @@ const RSS_SLACK_KIB: u64 = 2_048;
 const DEFAULT_SECS: u64 = 60;
 const USAGE: &str = "usage: soak [--set] [SECONDS]    SECONDS: a positive whole number, 60 if not given;\n       --set: one TimerSet of a million entries instead of 10,000 timers";
 
-#[path = "soak/set.rs"]
 mod set;
 
 /// Whether to soak a set (`--set`), and the run's length in seconds: 60 if not given.
