@@ -23,7 +23,8 @@
 //! runtime's reactor.
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -164,6 +165,73 @@ fn measure_window<F: std::future::Future<Output = ()>>(
     (cpu.get(), hist.count, hist)
 }
 
+/// A phase's costs per timer, noted from inside its drive: set-up, bytes and tear-down.
+struct PerTimer {
+    n: u32,
+    since: Cell<std::time::Instant>,
+    live: Cell<usize>,
+    setup_ns: Cell<f64>,
+    bytes: Cell<f64>,
+    teardown_ns: Cell<f64>,
+}
+
+impl PerTimer {
+    /// Starts the clock (of the set-up, or of the tear-down) and the count of live bytes.
+    fn start(&self) {
+        self.live.set(LIVE.load(Relaxed));
+        self.since.set(std::time::Instant::now());
+    }
+
+    fn ns_since_start(&self) -> f64 {
+        self.since.get().elapsed().as_nanos() as f64 / f64::from(self.n)
+    }
+
+    fn set_up_done(&self) {
+        self.setup_ns.set(self.ns_since_start());
+    }
+
+    /// The bytes live now beyond those at the start of the set-up.
+    fn count_bytes(&self) {
+        let bytes = LIVE.load(Relaxed) - self.live.get();
+        self.bytes.set(bytes as f64 / f64::from(self.n));
+    }
+
+    fn tear_down_done(&self) {
+        self.teardown_ns.set(self.ns_since_start());
+    }
+}
+
+/// Runs one phase of `n` timers, whose `drive` notes its costs per timer, and measures
+/// its CPU and lateness (`measure_window`).
+fn run_phase<F: Future<Output = ()>>(
+    name: &'static str,
+    n: u32,
+    warm: Duration,
+    seconds: Duration,
+    drive: impl FnOnce(Instant, Rc<PerTimer>) -> F,
+) -> Result {
+    let costs = Rc::new(PerTimer {
+        n,
+        since: Cell::new(std::time::Instant::now()),
+        live: Cell::new(0),
+        setup_ns: Cell::new(0.0),
+        bytes: Cell::new(0.0),
+        teardown_ns: Cell::new(0.0),
+    });
+    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| drive(end, costs.clone()));
+    Result {
+        name,
+        bytes_per_timer: costs.bytes.get(),
+        setup_ns: costs.setup_ns.get(),
+        teardown_ns: costs.teardown_ns.get(),
+        cpu_ns_per_tick: cpu as f64 / ticks.max(1) as f64,
+        ticks_per_s: ticks as f64 / seconds.as_secs_f64(),
+        p50: hist.quantile(0.5),
+        p99: hist.quantile(0.99),
+        p999: hist.quantile(0.999),
+    }
+}
+
 fn set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
     any_set_phase(n, warm, seconds, false)
 }
@@ -174,146 +242,107 @@ fn precise_set_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
 }
 
 fn any_set_phase(n: u32, warm: Duration, seconds: Duration, precise: bool) -> Result {
-    let mut setup = 0.0;
-    let mut bytes = 0.0;
-    let mut teardown = 0.0;
-    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
-        let setup = &mut setup;
-        let bytes = &mut bytes;
-        let teardown = &mut teardown;
-        async move {
-            let live = LIVE.load(Relaxed);
-            let t = std::time::Instant::now();
-            // As `DelayQueue::with_capacity` below: room for every timer up front.
-            let set = TimerSet::with_capacity(n as usize);
-            #[cfg(feature = "precise")]
-            let set = set.precise(precise);
-            let mut set = set;
-            for i in 0..n {
-                let timer = Timer::builder(period(i))
-                    .missed_tick_policy(SkipMissedAndResync)
-                    .start_delay(phase(i));
-                #[cfg(feature = "precise")]
-                let timer = timer.precise(precise);
-                set.insert(i, timer).unwrap();
-            }
-            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
-            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
-            loop {
-                let (_, tick) = set.next().await;
-                record(tick.drift());
-                if tick.fired_at() >= end {
-                    break;
-                }
-            }
-            let t = std::time::Instant::now();
-            for i in 0..n {
-                set.remove(&i);
-            }
-            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
-        }
-    });
     let name = if precise { "precise set" } else { "set" };
-    finish(name, bytes, setup, teardown, cpu, ticks, seconds, &hist)
+    run_phase(name, n, warm, seconds, |end, costs| async move {
+        costs.start();
+        // As `DelayQueue::with_capacity` below: room for every timer up front.
+        let set = TimerSet::with_capacity(n as usize);
+        #[cfg(feature = "precise")]
+        let set = set.precise(precise);
+        let mut set = set;
+        for i in 0..n {
+            let timer = Timer::builder(period(i))
+                .missed_tick_policy(SkipMissedAndResync)
+                .start_delay(phase(i));
+            #[cfg(feature = "precise")]
+            let timer = timer.precise(precise);
+            set.insert(i, timer).unwrap();
+        }
+        costs.set_up_done();
+        costs.count_bytes();
+        loop {
+            let (_, tick) = set.next().await;
+            record(tick.drift());
+            if tick.fired_at() >= end {
+                break;
+            }
+        }
+        costs.start();
+        for i in 0..n {
+            set.remove(&i);
+        }
+        costs.tear_down_done();
+    })
 }
 
 fn tasks_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
-    let mut setup = 0.0;
-    let mut bytes = 0.0;
-    let mut teardown = 0.0;
     STOP.with(|s| s.set(false));
-    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
-        let setup = &mut setup;
-        let bytes = &mut bytes;
-        let teardown = &mut teardown;
-        async move {
-            let live = LIVE.load(Relaxed);
-            let t = std::time::Instant::now();
-            let start = Instant::now();
-            let handles: Vec<_> = (0..n)
-                .map(|i| {
-                    tokio::spawn(async move {
-                        let p = period(i);
-                        let mut interval = tokio::time::interval_at(start + phase(i) + p, p);
-                        interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
-                        loop {
-                            let due = interval.tick().await;
-                            record(Instant::now() - due);
-                            if STOP.with(Cell::get) {
-                                break;
-                            }
+    run_phase("tasks", n, warm, seconds, |end, costs| async move {
+        costs.start();
+        let start = Instant::now();
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let p = period(i);
+                    let mut interval = tokio::time::interval_at(start + phase(i) + p, p);
+                    interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+                    loop {
+                        let due = interval.tick().await;
+                        record(Instant::now() - due);
+                        if STOP.with(Cell::get) {
+                            break;
                         }
-                    })
+                    }
                 })
-                .collect();
-            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
-            // Every task has polled once (made its `Sleep`) after the first yield.
-            tokio::task::yield_now().await;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
-            tokio::time::sleep_until(end).await;
-            STOP.with(|s| s.set(true));
-            let t = std::time::Instant::now();
-            for handle in &handles {
-                handle.abort();
-            }
-            for handle in handles {
-                let _ = handle.await;
-            }
-            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
+            })
+            .collect();
+        costs.set_up_done();
+        // Every task has polled once (made its `Sleep`) after the first yield.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        costs.count_bytes();
+        tokio::time::sleep_until(end).await;
+        STOP.with(|s| s.set(true));
+        costs.start();
+        for handle in &handles {
+            handle.abort();
         }
-    });
-    finish("tasks", bytes, setup, teardown, cpu, ticks, seconds, &hist)
+        for handle in handles {
+            let _ = handle.await;
+        }
+        costs.tear_down_done();
+    })
 }
 
 fn delayqueue_phase(n: u32, warm: Duration, seconds: Duration) -> Result {
     use tokio_util::time::DelayQueue;
-    let mut setup = 0.0;
-    let mut bytes = 0.0;
-    let mut teardown = 0.0;
-    let (cpu, ticks, hist) = measure_window(warm, seconds, |end| {
-        let setup = &mut setup;
-        let bytes = &mut bytes;
-        let teardown = &mut teardown;
-        async move {
-            let live = LIVE.load(Relaxed);
-            let t = std::time::Instant::now();
-            let start = Instant::now();
-            let mut queue = DelayQueue::with_capacity(n as usize);
-            let mut keys = Vec::with_capacity(n as usize);
-            for i in 0..n {
-                keys.push(queue.insert_at(i, start + phase(i) + period(i)));
-            }
-            *setup = t.elapsed().as_nanos() as f64 / f64::from(n);
-            *bytes = (LIVE.load(Relaxed) - live) as f64 / f64::from(n);
-            while let Some(expired) = poll_fn(|cx| queue.poll_expired(cx)).await {
-                let now = Instant::now();
-                record(now - expired.deadline());
-                let i = expired.into_inner();
-                // The next due time on its grid, skipping the periods already past, as
-                // the others do.
-                keys[i as usize] = queue.insert_at(i, next_after(now, i, start));
-                if now >= end {
-                    break;
-                }
-            }
-            let t = std::time::Instant::now();
-            for key in &keys {
-                queue.try_remove(key);
-            }
-            *teardown = t.elapsed().as_nanos() as f64 / f64::from(n);
+    run_phase("delayqueue", n, warm, seconds, |end, costs| async move {
+        costs.start();
+        let start = Instant::now();
+        let mut queue = DelayQueue::with_capacity(n as usize);
+        let mut keys = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            keys.push(queue.insert_at(i, start + phase(i) + period(i)));
         }
-    });
-    finish(
-        "delayqueue",
-        bytes,
-        setup,
-        teardown,
-        cpu,
-        ticks,
-        seconds,
-        &hist,
-    )
+        costs.set_up_done();
+        costs.count_bytes();
+        while let Some(expired) = poll_fn(|cx| queue.poll_expired(cx)).await {
+            let now = Instant::now();
+            record(now - expired.deadline());
+            let i = expired.into_inner();
+            // The next due time on its grid, skipping the periods already past, as the
+            // others do.
+            keys[i as usize] = queue.insert_at(i, next_after(now, i, start));
+            if now >= end {
+                break;
+            }
+        }
+        costs.start();
+        for key in &keys {
+            queue.try_remove(key);
+        }
+        costs.tear_down_done();
+    })
 }
 
 /// The first due time of timer `i` after `now`, on its grid.
@@ -322,30 +351,6 @@ fn next_after(now: Instant, i: u32, start: Instant) -> Instant {
     let first = start + phase(i) + period(i);
     let since = now.saturating_duration_since(first).as_micros();
     first + Duration::from_micros(((since / p + 1) * p) as u64)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    name: &'static str,
-    bytes_per_timer: f64,
-    setup_ns: f64,
-    teardown_ns: f64,
-    cpu: u64,
-    ticks: u64,
-    seconds: Duration,
-    hist: &Histogram,
-) -> Result {
-    Result {
-        name,
-        bytes_per_timer,
-        setup_ns,
-        teardown_ns,
-        cpu_ns_per_tick: cpu as f64 / ticks.max(1) as f64,
-        ticks_per_s: ticks as f64 / seconds.as_secs_f64(),
-        p50: hist.quantile(0.5),
-        p99: hist.quantile(0.99),
-        p999: hist.quantile(0.999),
-    }
 }
 
 fn main() {
