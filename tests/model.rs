@@ -26,11 +26,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    // 512 cases, or `PROPTEST_CASES` for a longer run.
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::strategies::config(512))]
 
     #[test]
     fn timer_matches_the_model(
@@ -69,10 +65,7 @@ mod precise {
     use super::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(common::strategies::config(256))]
 
         #[test]
         fn precise_timer_matches_the_model(

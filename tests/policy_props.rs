@@ -34,7 +34,7 @@ fn saturate(x: u128) -> u64 {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4096))]
+    #![proptest_config(kadenz_testkit::strategies::config(4096))]
 
     #[test]
     fn trigger_all_missed_is_scheduled_plus_interval((i, s, n) in args()) {

@@ -48,10 +48,7 @@ fn ops() -> impl Strategy<Value = Vec<SetOp>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(common::strategies::config(512))]
 
     #[test]
     fn set_matches_the_model(ops in ops()) {
@@ -75,10 +72,7 @@ mod precise {
     use super::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(common::strategies::config(256))]
 
         #[test]
         fn precise_set_matches_the_model(ops in ops()) {

@@ -6,6 +6,19 @@ use proptest::prelude::*;
 
 use super::model::{Control, Policy, Start};
 
+/// `cases` cases, or `PROPTEST_CASES` of them for a longer run (an explicit count
+/// overrides proptest's own reading of that variable).
+pub fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 pub fn policy() -> impl Strategy<Value = Policy> {
     prop_oneof![
         Just(Policy::TriggerAllMissed),
