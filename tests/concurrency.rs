@@ -216,19 +216,21 @@ fn a_timer_outlives_the_runtime_it_was_created_and_waited_on() {
     });
 }
 
+/// A 200 ms timer whose wait started on `runtime`'s wheel, and was cancelled.
+fn waiting_on(runtime: &tokio::runtime::Runtime) -> Timer {
+    runtime.block_on(async {
+        let mut timer = Timer::periodic(ms(200));
+        assert!(poll_once(&mut timer).is_pending(), "the wait started");
+        timer
+    })
+}
+
 #[test]
 fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
     // The first runtime stays alive but is never driven again: only the second runtime's
     // timer driver can wake the timer.
     let first = current_thread_runtime();
-    let mut timer = first.block_on(async {
-        let mut timer = Timer::periodic(ms(200));
-        assert!(
-            poll_once(&mut timer).is_pending(),
-            "the wait started, and was cancelled"
-        );
-        timer
-    });
+    let mut timer = waiting_on(&first);
     current_thread_runtime().block_on(async {
         woken_by_this_runtime(&mut timer).await;
         woken_by_this_runtime(&mut timer).await;
@@ -239,14 +241,7 @@ fn a_wait_in_progress_follows_the_timer_to_another_runtime() {
 #[test]
 fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
     let first = current_thread_runtime();
-    let mut timer = first.block_on(async {
-        let mut timer = Timer::periodic(ms(200));
-        assert!(
-            poll_once(&mut timer).is_pending(),
-            "the wait started, and was cancelled"
-        );
-        timer
-    });
+    let mut timer = waiting_on(&first);
     drop(first);
     current_thread_runtime().block_on(async {
         woken_by_this_runtime(&mut timer).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::ms;
 use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync};
-use kadenz::{Error, Timer, TimerSet};
+use kadenz::{Error, Timer, TimerBuilder, TimerSet};
 use tokio::time::{advance, Instant};
 
 /// (due in µs since `start`, drift in µs) of the next `n` ticks.
@@ -23,20 +23,18 @@ async fn ticks(timer: &mut Timer, start: Instant, n: usize) -> Vec<(u64, u64)> {
     seen
 }
 
+/// A 1 s timer with up to 100 ms of jitter, seeded with 7.
+fn jittered() -> TimerBuilder {
+    Timer::builder(ms(1_000)).jitter(ms(100)).jitter_seed(7)
+}
+
 /// The offsets of seed 7 (SplitMix64, whole microseconds below 100 ms), pinned: the
 /// same ticks on every run and every machine. The wheel fires on whole milliseconds, so
 /// each tick is received at the millisecond after its instant: its drift.
 #[tokio::test(start_paused = true)]
 async fn a_seed_gives_the_same_offsets_on_every_run() {
     let start = Instant::now();
-    let build = || {
-        Timer::builder(ms(1_000))
-            .jitter(ms(100))
-            .jitter_seed(7)
-            .build()
-            .unwrap()
-    };
-    let (mut a, mut b) = (build(), build());
+    let (mut a, mut b) = (jittered().build().unwrap(), jittered().build().unwrap());
     let want = [
         (1_063_437, 563),
         (2_035_776, 224),
@@ -112,11 +110,7 @@ async fn a_stall_counts_from_the_jittered_instant() {
 #[tokio::test(start_paused = true)]
 async fn the_deadline_includes_the_offset_and_zero_is_no_jitter() {
     let start = Instant::now();
-    let timer = Timer::builder(ms(1_000))
-        .jitter(ms(100))
-        .jitter_seed(7)
-        .build()
-        .unwrap();
+    let timer = jittered().build().unwrap();
     assert_eq!(
         timer.deadline(),
         Some(start + Duration::from_micros(1_063_437))
@@ -140,11 +134,7 @@ async fn the_deadline_includes_the_offset_and_zero_is_no_jitter() {
 #[tokio::test(start_paused = true)]
 async fn an_interval_shorter_than_the_jitter_is_refused() {
     let start = Instant::now();
-    let mut timer = Timer::builder(ms(1_000))
-        .jitter(ms(100))
-        .jitter_seed(7)
-        .build()
-        .unwrap();
+    let mut timer = jittered().build().unwrap();
     let refused = Err(Error::JitterTooLong {
         jitter: ms(100),
         interval: ms(99),
@@ -163,11 +153,7 @@ async fn an_interval_shorter_than_the_jitter_is_refused() {
 #[tokio::test(start_paused = true)]
 async fn a_handle_reset_reaches_a_jittered_timer() {
     let start = Instant::now();
-    let mut timer = Timer::builder(ms(1_000))
-        .jitter(ms(100))
-        .jitter_seed(7)
-        .build()
-        .unwrap();
+    let mut timer = jittered().build().unwrap();
     let handle = timer.handle();
     tokio::spawn(async move {
         tokio::time::sleep(ms(10)).await;
@@ -207,7 +193,6 @@ fn a_jitter_longer_than_the_interval_is_an_error_and_a_set_refuses_one() {
 async fn a_set_entry_jitters_as_a_lone_timer() {
     let start = Instant::now();
     let mut set = TimerSet::new();
-    let jittered = || Timer::builder(ms(1_000)).jitter(ms(100)).jitter_seed(7);
     set.insert("jittered", jittered()).unwrap();
     set.insert("plain", Timer::builder(ms(1_000))).unwrap();
     assert_eq!(
