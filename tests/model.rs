@@ -35,9 +35,7 @@ proptest! {
         start in start(),
         ops in prop::collection::vec(op(), 1..80),
     ) {
-        if let Err(difference) = run(interval, policy, start, &ops) {
-            return Err(TestCaseError::fail(difference));
-        }
+        run(interval, policy, start, &ops).map_err(TestCaseError::fail)?;
     }
 
     /// With jitter: each tick fires at its due time plus its offset, and the schedule
@@ -52,9 +50,7 @@ proptest! {
         ops in prop::collection::vec(op(), 1..80),
     ) {
         let max = interval * max_per_mille / 1_000;
-        if let Err(difference) = run_jittered(interval, policy, start, (max, seed), &ops) {
-            return Err(TestCaseError::fail(difference));
-        }
+        run_jittered(interval, policy, start, (max, seed), &ops).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -74,9 +70,7 @@ mod precise {
             start in start(),
             ops in prop::collection::vec(op(), 1..80),
         ) {
-            if let Err(difference) = run_timer(interval, policy, start, true, &ops) {
-                return Err(TestCaseError::fail(difference));
-            }
+            run_timer(interval, policy, start, true, &ops).map_err(TestCaseError::fail)?;
         }
     }
 }

@@ -52,16 +52,12 @@ proptest! {
 
     #[test]
     fn set_matches_the_model(ops in ops()) {
-        if let Err(difference) = run_set(&ops) {
-            return Err(TestCaseError::fail(difference));
-        }
+        run_set(&ops).map_err(TestCaseError::fail)?;
     }
 
     #[test]
     fn each_entry_ticks_as_a_lone_timer(ops in ops()) {
-        if let Err(difference) = run_side_by_side(&ops) {
-            return Err(TestCaseError::fail(difference));
-        }
+        run_side_by_side(&ops).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -76,9 +72,7 @@ mod precise {
 
         #[test]
         fn precise_set_matches_the_model(ops in ops()) {
-            if let Err(difference) = run_set_with(true, &ops) {
-                return Err(TestCaseError::fail(difference));
-            }
+            run_set_with(true, &ops).map_err(TestCaseError::fail)?;
         }
     }
 }
