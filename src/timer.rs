@@ -146,13 +146,7 @@ impl Waits for Timer {
 }
 
 /// The parts of a timer that only some timers need.
-///
-/// `repr(C)`, with the handles' state first: it stays at the offset it had before names
-/// came, so the handle checks of the tick path compile to the very same instructions
-/// (BENCHMARKS.md, "Observability"); `layout::the_handles_state_is_first_in_the_extras`
-/// fails if a field goes before it.
 #[derive(Debug, Default)]
-#[repr(C)]
 struct Extras {
     /// The timer's side of its handles, once one was made.
     owner: Option<Owner>,
@@ -1595,18 +1589,5 @@ impl Future for WaitTick<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Tick> {
         self.timer.poll_wait_tick(cx)
-    }
-}
-
-#[cfg(all(test, not(kadenz_loom)))]
-mod layout {
-    /// The pin of `Extras`' `repr(C)`: the handles' state at offset 0, where the handle
-    /// checks of the tick path read it without an `add` (docs/benchmarks-history.md,
-    /// "Without the feature: the same machine code"). A field put before it fails here.
-    #[test]
-    fn the_handles_state_is_first_in_the_extras() {
-        let extras = super::Extras::default();
-        let base = std::ptr::addr_of!(extras) as usize;
-        assert_eq!(std::ptr::addr_of!(extras.owner) as usize - base, 0);
     }
 }

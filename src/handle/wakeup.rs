@@ -21,13 +21,7 @@ use crate::sync::{Arc, AtomicBool, Mutex, MutexGuard};
 /// what the owner registers with its waker besides the instant (the set: a lower bound
 /// of its entries' intervals; a timer: nothing); `F`, what the handles read without the
 /// lock and nobody changes (a timer's name and jitter).
-///
-/// `repr(C)` in the order rustc chose for the timer's before its label came (the slot,
-/// then `pending`), so that an owner's every-poll look at `pending` compiles to the
-/// instructions it had; `layout::pending_comes_right_after_the_slot` fails if a field
-/// goes between them.
 #[derive(Debug)]
-#[repr(C)]
 pub(crate) struct Shared<C, B, F> {
     slot: Mutex<Slot<C, B>>,
     /// A command waits in the slot. Read by the owner without the lock.
@@ -189,27 +183,5 @@ impl<C, B: Copy + PartialEq, F> Owner<C, B, F> {
         drop(slot);
         self.registered = Some((waker.clone(), armed, bound));
         true
-    }
-}
-
-#[cfg(all(test, not(kadenz_loom)))]
-mod layout {
-    use super::super::Owner;
-    use crate::label::Label;
-    use crate::schedule::Schedule;
-    use crate::sync::Arc;
-
-    /// The pin of `Shared`'s `repr(C)`: `pending`, which every poll of a timer with
-    /// handles reads, right after the slot, where it was before the label came
-    /// (docs/benchmarks-history.md, "Without the feature: the same machine code"). A
-    /// field put between them fails here.
-    #[test]
-    fn pending_comes_right_after_the_slot() {
-        let owner = Owner::new(&Schedule::new(1), Label::default(), 0);
-        let shared = &owner.wake.shared;
-        let base = Arc::as_ptr(shared) as usize;
-        let pending = std::ptr::addr_of!(shared.pending) as usize;
-        assert_eq!(std::ptr::addr_of!(shared.slot) as usize, base);
-        assert_eq!(pending - base, std::mem::size_of_val(&shared.slot));
     }
 }
