@@ -195,7 +195,8 @@ fn overdue_jittered(n: u64) -> Duration {
 // through the reporting checks and none emits an event. The ratio is against the plain
 // timer of the same build (`cargo bench -p kadenz-tools --features tracing --bench tick
 // -- --ab 41 reporting`). (Without the feature, the plain timer's tick is the very code
-// it was before the feature existed: BENCHMARKS.md, "Observability".)
+// it was before the feature existed: docs/benchmarks-history.md, "2026-11-24:
+// Observability".)
 
 #[cfg(feature = "tracing")]
 fn reporting() -> Timer {

@@ -87,9 +87,9 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 /// handle's command, a new interval, a stop) ends the wait for the rule's purposes until
 /// the next poll that waits. A precise timer follows the same rule (under a paused clock
 /// it asks no OS timer), and so does a jittered one, for its due time plus its offset
-/// (a reset leaves it to the next poll). When the paused clock jumps forward on its own, it moves like the driver sleeps: whole
-/// milliseconds, from the wheel slot of the current time to the slot at or after the
-/// entry's time.
+/// (a reset leaves it to the next poll). When the paused clock jumps forward on its own,
+/// it moves like the driver sleeps: whole milliseconds, from the wheel slot of the
+/// current time to the slot at or after the entry's time.
 ///
 /// # Steering it
 ///

@@ -86,7 +86,7 @@ pub(crate) struct Wheel {
     /// time), or an earlier time that has not come: until it fires, a poll takes the
     /// wheel's word. Every change of what the owner waits for ends that ([`end_wait`]),
     /// but the owner's own restart from now to a later due time (the deferred reset).
-    owner: Owner,
+    made_for: MadeFor,
     /// The waker of the last poll of the `Sleep`, which the wheel holds until the `Sleep`
     /// fires (tokio wakes the waker of the latest poll, and drops it when it fires);
     /// `None` once the `Sleep` was moved outside a poll, which may race with its firing
@@ -99,36 +99,36 @@ pub(crate) struct Wheel {
 /// A [`Waiter`] and the wheel's word, in the 16 bytes of a `Waiter` alone (the flag sits
 /// in the padding beside the variant's tag): a `Timer` stays 128 bytes.
 #[derive(Debug, Clone, Copy)]
-enum Owner {
+enum MadeFor {
     Task(tokio::task::Id, bool),
     Runtime(tokio::runtime::Id, bool),
 }
 
-impl Owner {
+impl MadeFor {
     /// Made for `waiter`, without the wheel's word.
-    fn new(waiter: Waiter) -> Owner {
+    fn new(waiter: Waiter) -> MadeFor {
         match waiter {
-            Waiter::Task(task) => Owner::Task(task, false),
-            Waiter::Runtime(runtime) => Owner::Runtime(runtime, false),
+            Waiter::Task(task) => MadeFor::Task(task, false),
+            Waiter::Runtime(runtime) => MadeFor::Runtime(runtime, false),
         }
     }
 
     fn waiter(self) -> Waiter {
         match self {
-            Owner::Task(task, _) => Waiter::Task(task),
-            Owner::Runtime(runtime, _) => Waiter::Runtime(runtime),
+            MadeFor::Task(task, _) => Waiter::Task(task),
+            MadeFor::Runtime(runtime, _) => Waiter::Runtime(runtime),
         }
     }
 
     fn waited(self) -> bool {
         match self {
-            Owner::Task(_, waited) | Owner::Runtime(_, waited) => waited,
+            MadeFor::Task(_, waited) | MadeFor::Runtime(_, waited) => waited,
         }
     }
 
     fn set_waited(&mut self, to: bool) {
         match self {
-            Owner::Task(_, waited) | Owner::Runtime(_, waited) => *waited = to,
+            MadeFor::Task(_, waited) | MadeFor::Runtime(_, waited) => *waited = to,
         }
     }
 }
@@ -141,7 +141,7 @@ impl Wheel {
 
     /// Whether the `Sleep` was made on the runtime polling now ([`Waiter::is_current`]).
     pub(crate) fn is_current(&self) -> bool {
-        self.owner.waiter().is_current()
+        self.made_for.waiter().is_current()
     }
 
     /// Whether the `Sleep` has fired (at its deadline, or at its runtime's shutdown).
@@ -225,39 +225,39 @@ pub(crate) fn end_wait(sleep: &mut WheelSleep) {
 #[inline]
 pub(crate) fn set_waited(sleep: &mut WheelSleep, waited: bool) {
     if let Some(wheel) = sleep {
-        wheel.owner.set_waited(waited);
+        wheel.made_for.set_waited(waited);
     }
 }
 
 /// Whether the wheel's `Sleep` was noted as waiting and nothing ended that since.
 pub(crate) fn is_waited(sleep: &WheelSleep) -> bool {
-    sleep.as_ref().is_some_and(|wheel| wheel.owner.waited())
+    sleep.as_ref().is_some_and(|wheel| wheel.made_for.waited())
 }
 
-/// Whether the wheel still waits, for whoever polls now: it was noted as waiting
+/// Whether the wheel still waits, for whoever polls now: the rule of a waiting timer or
+/// set that takes the wheel's word instead of reading the clock. The wait was noted
 /// ([`set_waited`]), and most often the poll comes with the very waker the wheel holds
 /// (`Waker::will_wake`) and the `Sleep` has not fired: then it is the wheel's word alone,
 /// without a look at the runtime or a poll of the `Sleep` (a tokio waker belongs to its
 /// task, and a task to its runtime). Otherwise the `Sleep` must have been made on this
-/// poller's runtime, not have fired, and still be pending once polled with the new waker. The rule of a waiting timer or set that takes
-/// the wheel's word instead of reading the clock. A fired `Sleep` counts as done
-/// waiting, so that the caller reads the clock: the wheel also fires every `Sleep` when
-/// its runtime shuts down, and that is no tick.
+/// poller's runtime, not have fired, and still be pending once polled with the new
+/// waker. A fired `Sleep` counts as done waiting, so that the caller reads the clock: the
+/// wheel also fires every `Sleep` when its runtime shuts down, and that is no tick.
 #[inline]
 pub(crate) fn wheel_still_waits(sleep: &mut WheelSleep, cx: &mut Context<'_>) -> bool {
     let Some(wheel) = sleep else {
         return false;
     };
     // Once it no longer waits, its word ends until a wait notes it again.
-    let waits = wheel.owner.waited()
+    let waits = wheel.made_for.waited()
         && if wheel.holds(cx.waker()) {
             !wheel.is_elapsed()
         } else {
-            wheel.owner.waiter().is_current()
+            wheel.made_for.waiter().is_current()
                 && !wheel.is_elapsed()
                 && wheel.poll(cx, true).is_pending()
         };
-    wheel.owner.set_waited(waits);
+    wheel.made_for.set_waited(waits);
     waits
 }
 
@@ -285,7 +285,7 @@ pub(crate) fn wait_until(
     let Some(wheel) = sleep else {
         return sleep
             .insert(Wheel {
-                owner: Owner::new(Waiter::current()),
+                made_for: MadeFor::new(Waiter::current()),
                 held: None,
                 sleep: Box::pin(tokio::time::sleep_until(deadline)),
             })
@@ -294,9 +294,9 @@ pub(crate) fn wait_until(
     if !wheel.is_current() || (replace && wheel.deadline() != deadline) {
         // Replaced in place: no allocation.
         wheel.sleep.set(tokio::time::sleep_until(deadline));
-        let waited = wheel.owner.waited();
-        wheel.owner = Owner::new(Waiter::current());
-        wheel.owner.set_waited(waited);
+        let waited = wheel.made_for.waited();
+        wheel.made_for = MadeFor::new(Waiter::current());
+        wheel.made_for.set_waited(waited);
     } else if wheel.deadline() != deadline {
         // Moving a registered deadline later is cheap; the poll below follows at once,
         // so the waker stays known.

@@ -218,14 +218,6 @@ fn micros(duration: Duration) -> u64 {
     crate::schedule::saturating_micros(duration)
 }
 
-/// The schedule's next tick, or `None` when not running.
-fn due_at(schedule: &Schedule) -> Option<Instant> {
-    match schedule.due() {
-        Due::At(due) => Some(due),
-        _ => None,
-    }
-}
-
 /// Explores the interleavings of `f`, with at most `preemptions` preemptions per
 /// interleaving unless `LOOM_MAX_PREEMPTIONS` says otherwise (`None`: all of them).
 pub(crate) fn model<F>(preemptions: Option<usize>, f: F)
@@ -305,7 +297,7 @@ fn racing_reset_at() {
         earlier.join().unwrap();
         later.join().unwrap();
         let schedule = timer.check(polled, &handle);
-        let due = due_at(&schedule);
+        let due = schedule.due().at();
         assert!(
             due == Some(times.earlier) || due == Some(times.later),
             "{due:?}"
@@ -345,7 +337,7 @@ fn shorter_interval_reaches_a_waiting_task() {
             assert_eq!(handle.interval(), SHORTER_INTERVAL);
             assert!(handle.is_running());
         });
-        assert_eq!(due_at(&schedule), Some(times.earlier + SHORTER_INTERVAL));
+        assert_eq!(schedule.due().at(), Some(times.earlier + SHORTER_INTERVAL));
     });
 }
 
@@ -364,7 +356,7 @@ fn reset_reaches_a_task_waiting_for_nothing() {
             handle.reset();
             assert!(handle.is_running());
         });
-        assert!(due_at(&schedule).is_some_and(|due| due < times.deadline));
+        assert!(schedule.due().at().is_some_and(|due| due < times.deadline));
     });
 }
 
@@ -384,7 +376,7 @@ fn own_reset_races_a_handle_stop() {
         stopper.join().unwrap();
         let schedule = timer.check(polled, &handle);
         assert!(
-            schedule.state == State::Stopped || due_at(&schedule) == Some(times.later),
+            schedule.state == State::Stopped || schedule.due().at() == Some(times.later),
             "{:?}",
             schedule.state
         );

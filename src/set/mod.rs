@@ -448,7 +448,7 @@ impl<K> TimerSet<K> {
     #[cfg_attr(docsrs, doc(cfg(feature = "precise")))]
     #[must_use]
     pub fn precise(mut self, precise: bool) -> Self {
-        self.precise = precise.then(crate::precise::Precise::new);
+        self.precise = crate::precise::Precise::new_if(precise);
         end_wait(&mut self.sleep);
         self
     }

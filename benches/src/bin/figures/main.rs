@@ -14,7 +14,8 @@
 //! - `scale`: 100,000 periodic timers of 100 ms, one task each, on a two-worker
 //!   multi-thread runtime: CPU time per second and lateness, alternating phases again
 //!   after one discarded phase (the `precision-scale` figure's code), ratios per round.
-//!   See BENCHMARKS.md for how each figure keeps the two sides comparable.
+//!   See docs/benchmarks-history.md, "Method", for how each figure keeps the two sides
+//!   comparable.
 //! - `all`: the three above (about a minute on two cores with the default flags).
 //! - `precision`: the lateness of one timer at 250 µs, 1 ms and 10 ms on a current-thread
 //!   and a multi-thread runtime, three timers in rotated phases: kadenz precise
