@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use crate::jitter::Jitter;
 use crate::label::Label;
-use crate::policy::{BuiltinPolicy, MissedTickPolicy, SkipMissedAndResync, TriggerAllMissed};
+use crate::policy::{MissedTickPolicy, Policy, SkipMissedAndResync, TriggerAllMissed};
 use crate::schedule::{saturating_micros, Start};
 use crate::trace::Trace;
 use crate::wall_clock::{Alignment, SystemClock, WallClock};
@@ -39,9 +39,7 @@ use crate::{Error, Timer};
 #[must_use = "a builder does nothing until built"]
 pub struct TimerBuilder {
     pub(crate) interval: Duration,
-    pub(crate) policy: Box<dyn MissedTickPolicy>,
-    /// Which built-in policy `policy` is, if one: a timer set keeps one copy of each.
-    builtin: Option<BuiltinPolicy>,
+    pub(crate) policy: Policy,
     start_delay: Duration,
     auto_start: bool,
     tick_at_start: bool,
@@ -62,8 +60,7 @@ impl TimerBuilder {
     pub(crate) fn new(interval: Duration) -> Self {
         TimerBuilder {
             interval,
-            policy: Box::new(TriggerAllMissed),
-            builtin: Some(BuiltinPolicy::TriggerAllMissed),
+            policy: Policy::TriggerAllMissed,
             start_delay: Duration::ZERO,
             auto_start: true,
             tick_at_start: false,
@@ -98,8 +95,7 @@ impl TimerBuilder {
     /// assert_eq!(format!("{:?}", timer.missed_tick_policy()), "SkipMissedAndResync");
     /// ```
     pub fn missed_tick_policy(mut self, policy: impl MissedTickPolicy) -> Self {
-        self.builtin = BuiltinPolicy::of(&policy);
-        self.policy = Box::new(policy);
+        self.policy = Policy::new(policy);
         self
     }
 
@@ -732,7 +728,6 @@ impl TimerBuilder {
         Ok(Plan {
             interval_us,
             policy: self.policy,
-            builtin: self.builtin,
             alignment,
             start,
             label,
@@ -746,8 +741,7 @@ impl TimerBuilder {
 /// A checked builder: what a timer, or a set's entry, is made of.
 pub(crate) struct Plan {
     pub(crate) interval_us: u64,
-    pub(crate) policy: Box<dyn MissedTickPolicy>,
-    pub(crate) builtin: Option<BuiltinPolicy>,
+    pub(crate) policy: Policy,
     pub(crate) alignment: Option<Alignment>,
     /// `None` for `auto_start(false)`.
     pub(crate) start: Option<Start>,

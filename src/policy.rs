@@ -502,30 +502,6 @@ impl MissedTickPolicy for TriggerMissedUpTo {
     }
 }
 
-/// [`SkipMissedAndDrift`] with zero tolerance, without storing the tolerance: the policy of
-/// [`Timer::timeout`](crate::Timer::timeout). A timer boxes its policy, and a zero-sized
-/// one boxes without allocating, which keeps a timeout timer as small as a periodic one.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct ZeroToleranceDrift;
-
-impl ZeroToleranceDrift {
-    const SAME_AS: SkipMissedAndDrift = SkipMissedAndDrift::new(Duration::ZERO);
-}
-
-/// Prints as the policy it stands for.
-impl Debug for ZeroToleranceDrift {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Debug::fmt(&Self::SAME_AS, f)
-    }
-}
-
-impl MissedTickPolicy for ZeroToleranceDrift {
-    #[inline]
-    fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
-        Self::SAME_AS.calculate_next_tick_time(interval, scheduled_tick_time, now)
-    }
-}
-
 /// Prints as `trigger-all-missed`, the name [`BuiltinPolicy`] parses.
 ///
 /// ```
@@ -644,24 +620,139 @@ pub enum BuiltinPolicy {
     TriggerMissedUpTo(TriggerMissedUpTo),
 }
 
-impl BuiltinPolicy {
-    /// Which built-in policy `policy` is, by type and value, if one (a `BuiltinPolicy`
-    /// included): a timer set keeps one shared copy of each instead of one per entry.
-    pub(crate) fn of<P: MissedTickPolicy>(policy: &P) -> Option<BuiltinPolicy> {
-        let policy: &dyn std::any::Any = policy;
-        if policy.is::<TriggerAllMissed>() {
-            Some(BuiltinPolicy::TriggerAllMissed)
-        } else if policy.is::<SkipMissedAndResync>() {
-            Some(BuiltinPolicy::SkipMissedAndResync)
-        } else if policy.is::<ZeroToleranceDrift>() {
-            Some(ZeroToleranceDrift::SAME_AS.into())
-        } else if let Some(&drift) = policy.downcast_ref::<SkipMissedAndDrift>() {
-            Some(drift.into())
-        } else if let Some(&up_to) = policy.downcast_ref::<TriggerMissedUpTo>() {
-            Some(up_to.into())
+/// A timer's or a set entry's policy, as kadenz keeps it: which built-in policy it is, by
+/// value, or a custom one. Made once, where the user hands the policy over
+/// ([`Policy::new`]); the tick path matches on it ([`Policy::next_tick_time`]), so a
+/// built-in policy's arithmetic is inlined there, with no call through a vtable.
+///
+/// 16 bytes, as the `Box<dyn MissedTickPolicy>` it replaced (a `Timer`'s size is asserted
+/// in `tests/observe.rs`): the payloads other than a built-in policy's are thin boxes.
+/// Custom policies pay for that: one more allocation when the timer is built (the box
+/// of the box; a zero-sized custom policy, which boxed for free, now takes one) and one
+/// more load per tick. The built-in policies are variants of their own rather than a
+/// [`BuiltinPolicy`] inside, so that the tick path switches on one tag (a `BuiltinPolicy`
+/// inside, with the other variants in its niche, decodes two tags: an overdue tick cost
+/// 10 instructions more than with these, 1 more than the vtable call).
+///
+/// `repr(u8)`: a one-byte tag has a small niche, so the compiler keeps a `Timer`'s
+/// schedule first (at the timer's own address) as before; with a word-sized tag it put
+/// the policy first, and a reset cost 2 more instructions (callgrind).
+#[repr(u8)]
+pub(crate) enum Policy {
+    TriggerAllMissed,
+    SkipMissedAndResync,
+    SkipMissedAndDrift(SkipMissedAndDrift),
+    TriggerMissedUpTo(TriggerMissedUpTo),
+    /// A built-in policy given as a [`BuiltinPolicy`] value: it computes as the policy it
+    /// stands for and a set shares it with it, but it shows itself as the value given,
+    /// as before there was this enum. Boxed, as it was then, to keep the enum 16 bytes.
+    Given(Box<BuiltinPolicy>),
+    /// Any other policy, called through its vtable.
+    Custom(Box<Box<dyn MissedTickPolicy>>),
+}
+
+// The thin boxes keep a policy as small as the fat box it replaced.
+const _: () =
+    assert!(std::mem::size_of::<Policy>() == std::mem::size_of::<Box<dyn MissedTickPolicy>>());
+
+impl Policy {
+    /// `policy` as kadenz keeps it: the one place that looks at a policy's type, to tell
+    /// a built-in policy (given as its own type or as a [`BuiltinPolicy`]) from a custom
+    /// one.
+    pub(crate) fn new<P: MissedTickPolicy>(policy: P) -> Policy {
+        let any: &dyn std::any::Any = &policy;
+        if any.is::<TriggerAllMissed>() {
+            Policy::TriggerAllMissed
+        } else if any.is::<SkipMissedAndResync>() {
+            Policy::SkipMissedAndResync
+        } else if let Some(&drift) = any.downcast_ref::<SkipMissedAndDrift>() {
+            Policy::SkipMissedAndDrift(drift)
+        } else if let Some(&up_to) = any.downcast_ref::<TriggerMissedUpTo>() {
+            Policy::TriggerMissedUpTo(up_to)
+        } else if let Some(&builtin) = any.downcast_ref::<BuiltinPolicy>() {
+            Policy::Given(Box::new(builtin))
         } else {
-            policy.downcast_ref::<BuiltinPolicy>().copied()
+            Policy::Custom(Box::new(Box::new(policy)))
         }
+    }
+
+    /// Which built-in policy this is, if one: a timer set keeps one copy of each.
+    pub(crate) fn builtin(&self) -> Option<BuiltinPolicy> {
+        match self {
+            Policy::TriggerAllMissed => Some(BuiltinPolicy::TriggerAllMissed),
+            Policy::SkipMissedAndResync => Some(BuiltinPolicy::SkipMissedAndResync),
+            Policy::SkipMissedAndDrift(policy) => Some((*policy).into()),
+            Policy::TriggerMissedUpTo(policy) => Some((*policy).into()),
+            Policy::Given(builtin) => Some(**builtin),
+            Policy::Custom(_) => None,
+        }
+    }
+
+    /// The policy's answer: when the tick after the one due at `scheduled`, received at
+    /// `now`, is due. A built-in policy's arithmetic is inlined into the caller (the
+    /// schedule's `deliver`); only a custom policy is called through its vtable.
+    #[inline(always)]
+    pub(crate) fn next_tick_time(&self, interval: u64, scheduled: u64, now: u64) -> u64 {
+        match self {
+            Policy::TriggerAllMissed => {
+                TriggerAllMissed.calculate_next_tick_time(interval, scheduled, now)
+            }
+            Policy::SkipMissedAndResync => {
+                SkipMissedAndResync.calculate_next_tick_time(interval, scheduled, now)
+            }
+            Policy::SkipMissedAndDrift(policy) => {
+                policy.calculate_next_tick_time(interval, scheduled, now)
+            }
+            Policy::TriggerMissedUpTo(policy) => {
+                policy.calculate_next_tick_time(interval, scheduled, now)
+            }
+            Policy::Given(policy) => given_next_tick_time(policy, interval, scheduled, now),
+            Policy::Custom(policy) => {
+                (***policy).calculate_next_tick_time(interval, scheduled, now)
+            }
+        }
+    }
+
+    /// The policy the user gave, as [`Timer::missed_tick_policy`](crate::Timer::missed_tick_policy)
+    /// returns it.
+    pub(crate) fn as_dyn(&self) -> &dyn MissedTickPolicy {
+        match self {
+            Policy::TriggerAllMissed => &TriggerAllMissed,
+            Policy::SkipMissedAndResync => &SkipMissedAndResync,
+            Policy::SkipMissedAndDrift(policy) => policy,
+            Policy::TriggerMissedUpTo(policy) => policy,
+            Policy::Given(policy) => &**policy,
+            Policy::Custom(policy) => &***policy,
+        }
+    }
+}
+
+/// The policy a built-in policy stands for: what a set's shared slot keeps.
+impl From<BuiltinPolicy> for Policy {
+    fn from(builtin: BuiltinPolicy) -> Self {
+        match builtin {
+            BuiltinPolicy::TriggerAllMissed => Policy::TriggerAllMissed,
+            BuiltinPolicy::SkipMissedAndResync => Policy::SkipMissedAndResync,
+            BuiltinPolicy::SkipMissedAndDrift(policy) => Policy::SkipMissedAndDrift(policy),
+            BuiltinPolicy::TriggerMissedUpTo(policy) => Policy::TriggerMissedUpTo(policy),
+        }
+    }
+}
+
+/// A [`Policy::Given`]'s answer, out of line: a `BuiltinPolicy` given by value is rare
+/// ([`TimerConfig`](crate::TimerConfig) gives the policy it stands for), and a second
+/// copy of the built-in policies' arithmetic for it would only grow the tick path that
+/// the schedule's `deliver` inlines.
+#[cold]
+#[inline(never)]
+fn given_next_tick_time(policy: &BuiltinPolicy, interval: u64, scheduled: u64, now: u64) -> u64 {
+    policy.calculate_next_tick_time(interval, scheduled, now)
+}
+
+/// Prints as the policy the user gave.
+impl Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Debug::fmt(self.as_dyn(), f)
     }
 }
 
@@ -676,20 +767,9 @@ impl BuiltinPolicy {
 impl MissedTickPolicy for BuiltinPolicy {
     #[inline]
     fn calculate_next_tick_time(&self, interval: u64, scheduled_tick_time: u64, now: u64) -> u64 {
-        match self {
-            BuiltinPolicy::TriggerAllMissed => {
-                TriggerAllMissed.calculate_next_tick_time(interval, scheduled_tick_time, now)
-            }
-            BuiltinPolicy::SkipMissedAndResync => {
-                SkipMissedAndResync.calculate_next_tick_time(interval, scheduled_tick_time, now)
-            }
-            BuiltinPolicy::SkipMissedAndDrift(policy) => {
-                policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
-            }
-            BuiltinPolicy::TriggerMissedUpTo(policy) => {
-                policy.calculate_next_tick_time(interval, scheduled_tick_time, now)
-            }
-        }
+        // The timers' own dispatch; the conversion makes only built-in variants, so it
+        // compiles to the one switch.
+        Policy::from(*self).next_tick_time(interval, scheduled_tick_time, now)
     }
 }
 
@@ -803,5 +883,76 @@ impl From<TriggerMissedUpTo> for BuiltinPolicy {
 impl From<SkipMissedAndDrift> for BuiltinPolicy {
     fn from(policy: SkipMissedAndDrift) -> Self {
         BuiltinPolicy::SkipMissedAndDrift(policy)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct EveryOther;
+
+    impl MissedTickPolicy for EveryOther {
+        fn calculate_next_tick_time(&self, interval: u64, scheduled: u64, _now: u64) -> u64 {
+            scheduled + 2 * interval
+        }
+    }
+
+    #[test]
+    fn a_policy_is_kept_as_the_builtin_it_is_and_shows_as_given() {
+        let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
+        let up_to = TriggerMissedUpTo::new(3);
+        let cases: [(Policy, Option<BuiltinPolicy>, &str); 7] = [
+            (
+                Policy::new(TriggerAllMissed),
+                Some(BuiltinPolicy::TriggerAllMissed),
+                "TriggerAllMissed",
+            ),
+            (
+                Policy::new(SkipMissedAndResync),
+                Some(BuiltinPolicy::SkipMissedAndResync),
+                "SkipMissedAndResync",
+            ),
+            (
+                Policy::new(drift),
+                Some(drift.into()),
+                "SkipMissedAndDrift { delay_tolerance: 5ms }",
+            ),
+            (
+                Policy::new(up_to),
+                Some(up_to.into()),
+                "TriggerMissedUpTo { max: 3 }",
+            ),
+            (
+                Policy::new(BuiltinPolicy::from(drift)),
+                Some(drift.into()),
+                "SkipMissedAndDrift(SkipMissedAndDrift { delay_tolerance: 5ms })",
+            ),
+            (
+                Policy::new(BuiltinPolicy::TriggerAllMissed),
+                Some(BuiltinPolicy::TriggerAllMissed),
+                "TriggerAllMissed",
+            ),
+            (Policy::new(EveryOther), None, "EveryOther"),
+        ];
+        for (policy, builtin, shown) in cases {
+            assert_eq!(policy.builtin(), builtin, "{shown}");
+            assert_eq!(format!("{policy:?}"), shown);
+            assert_eq!(format!("{:?}", policy.as_dyn()), shown);
+            assert!(matches!(
+                (&policy, builtin),
+                (Policy::Custom(_), None) | (_, Some(_))
+            ));
+            for (interval, scheduled, now) in [(10, 30, 55), (10, 30, 30), (1, 0, u64::MAX)] {
+                assert_eq!(
+                    policy.next_tick_time(interval, scheduled, now),
+                    policy
+                        .as_dyn()
+                        .calculate_next_tick_time(interval, scheduled, now),
+                    "{shown}"
+                );
+            }
+        }
     }
 }

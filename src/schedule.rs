@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::policy::MissedTickPolicy;
+use crate::policy::Policy;
 use crate::stats::Stats;
 use crate::tick::Tick;
 
@@ -151,15 +151,11 @@ impl Schedule {
     /// schedule, not one that would call it again with the same arguments.
     ///
     /// Always inlined (the compiler's own choice changes with the size of the poll that
-    /// calls it): as a call of its own it costs an overdue tick about 30 instructions of
-    /// 320 (callgrind, release-clock's `tick_overdue`).
+    /// calls it, and with the built-in policies' arithmetic in it, `Policy::next_tick_time`,
+    /// it kept it out of line): as a call of its own it costs an overdue tick about 30
+    /// instructions of 320 (callgrind, release-clock's `tick_overdue`).
     #[inline(always)]
-    pub(crate) fn deliver(
-        &mut self,
-        policy: &dyn MissedTickPolicy,
-        scheduled: Instant,
-        now: Instant,
-    ) -> Tick {
+    pub(crate) fn deliver(&mut self, policy: &Policy, scheduled: Instant, now: Instant) -> Tick {
         let State::Running {
             origin, next_us, ..
         } = self.state
@@ -175,7 +171,7 @@ impl Schedule {
         let now_us = next_us.saturating_add(drift_us);
         let interval_us = self.interval_us;
         self.state = State::Stopped;
-        let next = policy.calculate_next_tick_time(interval_us, next_us, now_us);
+        let next = policy.next_tick_time(interval_us, next_us, now_us);
         self.state = State::Running {
             origin,
             next_us: next,
@@ -194,7 +190,7 @@ impl Schedule {
     /// set entry's jittered ticks, both.
     pub(crate) fn deliver_jittered(
         &mut self,
-        policy: &dyn MissedTickPolicy,
+        policy: &Policy,
         due: Instant,
         offset: Duration,
         now: Instant,

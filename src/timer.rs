@@ -13,7 +13,7 @@ use crate::handle::Owner;
 use crate::histogram::DriftHistogram;
 use crate::jitter::Jitter;
 use crate::label::{Label, Relative};
-use crate::policy::{MissedTickPolicy, TriggerAllMissed, ZeroToleranceDrift};
+use crate::policy::{MissedTickPolicy, Policy, SkipMissedAndDrift, TriggerAllMissed};
 use crate::precise::Precise;
 use crate::schedule::{saturating_micros, Due, Schedule, Start, State};
 use crate::wait::{end_wait, poll_due, set_waited, wheel_still_waits, Step, Waits, WheelSleep};
@@ -124,7 +124,7 @@ use crate::{Stats, Tick, TimerBuilder, TimerHandle};
 #[doc(alias = "watchdog")]
 pub struct Timer {
     schedule: Schedule,
-    policy: Box<dyn MissedTickPolicy>,
+    policy: Policy,
     /// Created on the first wait, so that a timer can be built (and reset) outside a
     /// runtime. With who made it (the runtime whose timer driver wakes it) and the waker
     /// the wheel holds.
@@ -256,9 +256,7 @@ impl Timer {
     #[track_caller]
     #[must_use]
     pub fn timeout(delay: Duration) -> Timer {
-        // Zero-sized, so boxing it allocates nothing; it behaves and shows itself exactly
-        // as `SkipMissedAndDrift::new(Duration::ZERO)`.
-        Self::new(delay, ZeroToleranceDrift)
+        Self::new(delay, SkipMissedAndDrift::default())
     }
 
     /// The builder of a [timeout](Self::timeout) timer: for a watchdog entry of a
@@ -292,7 +290,7 @@ impl Timer {
     /// # }
     /// ```
     pub fn timeout_builder(delay: Duration) -> TimerBuilder {
-        Self::builder(delay).missed_tick_policy(ZeroToleranceDrift)
+        Self::builder(delay).missed_tick_policy(SkipMissedAndDrift::default())
     }
 
     /// A started timer with the given interval and missed-tick policy.
@@ -327,7 +325,7 @@ impl Timer {
             Ok(interval_us) => interval_us,
             Err(err) => panic!("{err}"),
         };
-        let mut timer = Self::from_parts(interval_us, Box::new(policy), None);
+        let mut timer = Self::from_parts(interval_us, Policy::new(policy), None);
         timer.schedule.start(Start::After {
             at: Instant::now(),
             delay_us: 0,
@@ -359,7 +357,7 @@ impl Timer {
 
     pub(crate) fn from_parts(
         interval_us: u64,
-        policy: Box<dyn MissedTickPolicy>,
+        policy: Policy,
         alignment: Option<Alignment>,
     ) -> Timer {
         Timer {
@@ -636,14 +634,14 @@ impl Timer {
             if let Some(extras) = self.extras.as_deref_mut() {
                 return Poll::Ready(Some(deliver_with_extras(
                     &mut self.schedule,
-                    &*self.policy,
+                    &self.policy,
                     extras,
                     due,
                     offset,
                     now,
                 )));
             }
-            return Poll::Ready(Some(self.schedule.deliver(&*self.policy, due, now)));
+            return Poll::Ready(Some(self.schedule.deliver(&self.policy, due, now)));
         }
     }
 
@@ -1351,7 +1349,7 @@ impl Timer {
     /// ```
     #[must_use]
     pub fn missed_tick_policy(&self) -> &dyn MissedTickPolicy {
-        &*self.policy
+        self.policy.as_dyn()
     }
 
     /// When the next tick is due; `None` if the timer is not running, or will never fire
@@ -1385,7 +1383,7 @@ impl Timer {
 #[inline(never)]
 fn deliver_with_extras(
     schedule: &mut Schedule,
-    policy: &dyn MissedTickPolicy,
+    policy: &Policy,
     extras: &mut Extras,
     due: Instant,
     offset: Duration,

@@ -16,7 +16,9 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{
+    MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
+};
 use kadenz::Timer;
 use tokio::time::{advance, Instant};
 
@@ -275,8 +277,9 @@ async fn the_first_wait_allocates_once() {
     assert!(allocations >= 1, "the first wait boxes the timer's Sleep");
 }
 
-/// Only the `Sleep` is boxed, on the first wait: a timer with a zero-sized policy, which
-/// includes `Timer::timeout`'s, allocates nothing when it is made.
+/// Only the `Sleep` is boxed, on the first wait: a timer with a built-in policy, which
+/// includes `Timer::timeout`'s, allocates nothing when it is made, whatever the policy's
+/// value.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn making_a_timer_allocates_nothing() {
     for (name, make) in [
@@ -296,6 +299,15 @@ async fn making_a_timer_allocates_nothing() {
     })
     .await;
     assert_eq!(allocations, 0, "a builder with SkipMissedAndResync");
+    let allocations = allocations_in(async {
+        drop(Timer::new(
+            INTERVAL,
+            SkipMissedAndDrift::new(Duration::from_micros(300)),
+        ));
+        drop(Timer::new(INTERVAL, TriggerMissedUpTo::new(3)));
+    })
+    .await;
+    assert_eq!(allocations, 0, "built-in policies with a value");
 }
 
 /// A name (`TimerBuilder::name`) boxes the timer's extras when it is made, once, and

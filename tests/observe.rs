@@ -199,3 +199,40 @@ fn a_name_does_not_make_a_timer_bigger() {
     #[cfg(target_pointer_width = "64")]
     assert_eq!(std::mem::size_of::<Timer>(), 128);
 }
+
+/// `missed_tick_policy()` shows the policy as it was given: a built-in policy type as
+/// itself, a `BuiltinPolicy` value as that value, a custom policy as itself.
+#[tokio::test(start_paused = true)]
+async fn a_timer_shows_its_policy_as_given() {
+    use kadenz::policy::{BuiltinPolicy, MissedTickPolicy, TriggerMissedUpTo};
+
+    #[derive(Debug)]
+    struct EveryOther;
+    impl MissedTickPolicy for EveryOther {
+        fn calculate_next_tick_time(&self, interval: u64, scheduled: u64, _now: u64) -> u64 {
+            scheduled.saturating_add(interval.saturating_mul(2))
+        }
+    }
+
+    let up_to = TriggerMissedUpTo::new(3);
+    let cases = [
+        (Timer::periodic(ms(10)), "TriggerAllMissed"),
+        (
+            Timer::timeout(ms(10)),
+            "SkipMissedAndDrift { delay_tolerance: 0ns }",
+        ),
+        (Timer::new(ms(10), up_to), "TriggerMissedUpTo { max: 3 }"),
+        (
+            Timer::new(ms(10), BuiltinPolicy::from(up_to)),
+            "TriggerMissedUpTo(TriggerMissedUpTo { max: 3 })",
+        ),
+        (Timer::new(ms(10), EveryOther), "EveryOther"),
+        (
+            Timer::timeout_builder(ms(10)).build().unwrap(),
+            "SkipMissedAndDrift { delay_tolerance: 0ns }",
+        ),
+    ];
+    for (timer, shown) in cases {
+        assert_eq!(format!("{:?}", timer.missed_tick_policy()), shown);
+    }
+}

@@ -895,7 +895,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if let Some(owner) = &mut self.handles {
             owner.min_interval_us = owner.min_interval_us.min(plan.interval_us);
         }
-        let policy = self.policies.add(plan.policy, plan.builtin, plan.jitter);
+        let policy = self.policies.add(plan.policy, plan.jitter);
         self.jittered |= plan.jitter.is_some();
         let mut entry = Entry::new(plan.interval_us, policy);
         let placed = match plan.start {

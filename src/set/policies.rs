@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::jitter::Jitter;
-use crate::policy::{BuiltinPolicy, MissedTickPolicy};
+use crate::policy::{BuiltinPolicy, Policy};
 
 #[derive(Debug, Default)]
 pub(super) struct Policies {
@@ -20,23 +20,17 @@ pub(super) struct Policies {
 
 #[derive(Debug)]
 struct Slot {
-    policy: Box<dyn MissedTickPolicy>,
+    policy: Policy,
     users: usize,
-    builtin: Option<BuiltinPolicy>,
     /// The jitter of the entry that uses this slot: a jittered entry's slot is its own.
     jitter: Option<Jitter>,
 }
 
 impl Policies {
     /// The index of `policy`, taking a use of it.
-    pub(super) fn add(
-        &mut self,
-        policy: Box<dyn MissedTickPolicy>,
-        builtin: Option<BuiltinPolicy>,
-        jitter: Option<Jitter>,
-    ) -> u32 {
+    pub(super) fn add(&mut self, policy: Policy, jitter: Option<Jitter>) -> u32 {
         // A jittered entry keeps its policy (and jitter) in a slot of its own.
-        let builtin = builtin.filter(|_| jitter.is_none());
+        let builtin = policy.builtin().filter(|_| jitter.is_none());
         let last = match (self.last, builtin) {
             (Some((last, index)), Some(builtin)) if last == builtin => Some(index),
             _ => None,
@@ -50,9 +44,10 @@ impl Policies {
             }
         }
         let slot = Some(Slot {
-            policy,
+            // A built-in policy given as a `BuiltinPolicy` value is kept as the policy it
+            // stands for: the slot is shared, and a set never shows its policies.
+            policy: builtin.map_or(policy, Policy::from),
             users: 1,
-            builtin,
             jitter,
         });
         let index = match self.free.pop() {
@@ -82,7 +77,7 @@ impl Policies {
         };
         slot.users -= 1;
         if slot.users == 0 {
-            if let Some(builtin) = slot.builtin {
+            if let Some(builtin) = slot.policy.builtin().filter(|_| slot.jitter.is_none()) {
                 self.builtins.remove(&builtin);
                 if self.last.is_some_and(|(last, _)| last == builtin) {
                     self.last = None;
@@ -93,9 +88,9 @@ impl Policies {
         }
     }
 
-    pub(super) fn get(&self, index: u32) -> &dyn MissedTickPolicy {
+    pub(super) fn get(&self, index: u32) -> &Policy {
         match &self.slots[index as usize] {
-            Some(slot) => &*slot.policy,
+            Some(slot) => &slot.policy,
             None => unreachable!("an entry's policy lives as long as the entry"),
         }
     }
@@ -120,7 +115,7 @@ impl Policies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{SkipMissedAndDrift, TriggerAllMissed};
+    use crate::policy::{MissedTickPolicy, SkipMissedAndDrift, TriggerAllMissed};
     use std::time::Duration;
 
     #[derive(Debug)]
@@ -135,26 +130,15 @@ mod tests {
     fn builtins_are_shared_and_customs_are_not() {
         let mut policies = Policies::default();
         let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
-        let a = policies.add(
-            Box::new(TriggerAllMissed),
-            BuiltinPolicy::of(&TriggerAllMissed),
-            None,
-        );
-        let b = policies.add(
-            Box::new(TriggerAllMissed),
-            BuiltinPolicy::of(&TriggerAllMissed),
-            None,
-        );
-        let c = policies.add(Box::new(drift), BuiltinPolicy::of(&drift), None);
-        let d = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom), None);
-        let e = policies.add(Box::new(Custom), BuiltinPolicy::of(&Custom), None);
+        let a = policies.add(Policy::new(TriggerAllMissed), None);
+        let b = policies.add(Policy::new(TriggerAllMissed), None);
+        let c = policies.add(Policy::new(drift), None);
+        let d = policies.add(Policy::new(Custom), None);
+        let e = policies.add(Policy::new(Custom), None);
         assert_eq!(a, b);
         assert_ne!(d, e);
         assert_eq!(policies.len(), 4);
-        assert_eq!(
-            policies.get(c).calculate_next_tick_time(10, 0, 6_000),
-            6_010
-        );
+        assert_eq!(policies.get(c).next_tick_time(10, 0, 6_000), 6_010);
 
         policies.release(a);
         assert_eq!(policies.len(), 4, "one user of TriggerAllMissed is left");
@@ -162,11 +146,7 @@ mod tests {
         policies.release(d);
         assert_eq!(policies.len(), 2);
         // Freed slots are reused, and a built-in comes back as a new slot.
-        let f = policies.add(
-            Box::new(TriggerAllMissed),
-            BuiltinPolicy::of(&TriggerAllMissed),
-            None,
-        );
+        let f = policies.add(Policy::new(TriggerAllMissed), None);
         assert!(f == a || f == d);
         assert_eq!(policies.len(), 3);
     }
@@ -176,14 +156,28 @@ mod tests {
         let mut policies = Policies::default();
         let drift = SkipMissedAndDrift::new(Duration::from_millis(5));
         let as_value = BuiltinPolicy::from(drift);
-        let a = policies.add(Box::new(drift), BuiltinPolicy::of(&drift), None);
-        let b = policies.add(Box::new(as_value), BuiltinPolicy::of(&as_value), None);
+        let a = policies.add(Policy::new(drift), None);
+        let b = policies.add(Policy::new(as_value), None);
         assert_eq!(a, b);
-        let timeout = crate::policy::ZeroToleranceDrift;
-        assert_eq!(
-            BuiltinPolicy::of(&timeout),
-            BuiltinPolicy::of(&SkipMissedAndDrift::default())
-        );
+        assert_eq!(policies.len(), 1);
+        // Kept as the policy it stands for, whichever came first.
+        let c = policies.add(Policy::new(BuiltinPolicy::TriggerAllMissed), None);
+        assert!(matches!(policies.get(c), Policy::TriggerAllMissed));
+        assert_eq!(policies.add(Policy::new(TriggerAllMissed), None), c);
+    }
+
+    #[test]
+    fn a_jittered_builtin_has_a_slot_of_its_own_and_leaves_the_shared_one() {
+        let mut policies = Policies::default();
+        let jitter = Some(Jitter {
+            max_us: 10,
+            seed: 1,
+        });
+        let shared = policies.add(Policy::new(TriggerAllMissed), None);
+        let own = policies.add(Policy::new(TriggerAllMissed), jitter);
+        assert_ne!(shared, own);
+        policies.release(own);
+        assert_eq!(policies.add(Policy::new(TriggerAllMissed), None), shared);
         assert_eq!(policies.len(), 1);
     }
 
@@ -192,7 +186,7 @@ mod tests {
         let mut policies = Policies::default();
         let mut add = |max| {
             let policy = crate::policy::TriggerMissedUpTo::new(max);
-            policies.add(Box::new(policy), BuiltinPolicy::of(&policy), None)
+            policies.add(Policy::new(policy), None)
         };
         let (a, b, c) = (add(3), add(3), add(2));
         assert_eq!(a, b);
