@@ -163,6 +163,19 @@ struct Extras {
     histogram: Option<DriftHistogram>,
 }
 
+impl Extras {
+    /// Applies what the timer's handles asked for since it last looked; a moved pending
+    /// tick ends the wheel's word.
+    #[inline(always)]
+    fn sync(&mut self, schedule: &mut Schedule, sleep: &mut WheelSleep) {
+        if let Some(owner) = &mut self.owner {
+            if owner.sync(schedule) {
+                end_wait(sleep);
+            }
+        }
+    }
+}
+
 impl Timer {
     /// A periodic timer that fires every missed tick ([`TriggerAllMissed`]).
     ///
@@ -574,17 +587,13 @@ impl Timer {
     #[inline(always)]
     fn poll<const EXTRAS: bool>(&mut self, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
         loop {
-            // `sync`, and the turn to the other poll, behind the one branch on the extras
-            // pointer that a timer without extras takes.
+            // Apply the handles' commands, and turn to the other poll for per-tick extras,
+            // behind the one branch on the extras pointer that a timer without extras takes.
             if let Some(extras) = self.extras.as_deref_mut() {
                 if !EXTRAS && (extras.jitter.is_some() || extras.histogram.is_some()) {
                     return self.poll_per_tick_extras(cx);
                 }
-                if let Some(owner) = &mut extras.owner {
-                    if owner.sync(&mut self.schedule) {
-                        end_wait(&mut self.sleep);
-                    }
-                }
+                extras.sync(&mut self.schedule, &mut self.sleep);
             }
             // The wheel already waits, for this poller, for this very tick or an earlier
             // time: its word is enough, and neither the clock nor the due time is read
@@ -597,6 +606,7 @@ impl Timer {
                 }
                 continue;
             }
+            // Ask the schedule.
             let due = match self.schedule.due() {
                 Due::NotStarted => {
                     self.start(Start::After {
@@ -625,6 +635,7 @@ impl Timer {
             } else {
                 (Duration::ZERO, due)
             };
+            // Wait, or deliver.
             let now = match ready!(poll_due(self, cx, fires)) {
                 Step::Deliver(now) => now,
                 Step::Wait if self.register(cx) => return Poll::Pending,
@@ -716,13 +727,8 @@ impl Timer {
     /// Applies what the timer's handles asked for since it last looked. Without handles,
     /// one branch on a null pointer.
     fn sync(&mut self) {
-        if let Some(Extras {
-            owner: Some(owner), ..
-        }) = self.extras.as_deref_mut()
-        {
-            if owner.sync(&mut self.schedule) {
-                end_wait(&mut self.sleep);
-            }
+        if let Some(extras) = self.extras.as_deref_mut() {
+            extras.sync(&mut self.schedule, &mut self.sleep);
         }
     }
 
