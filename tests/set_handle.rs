@@ -8,11 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use common::ms;
+use common::{assert_send_sync_clone, ms};
 use kadenz::{SetHandle, Timer, TimerSet};
 use tokio::time::{advance, sleep, Instant};
-
-fn assert_send_sync_clone<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
 
 #[test]
 fn a_handle_is_send_sync_clone_and_debug() {

@@ -146,6 +146,28 @@ pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     (scheduled, tick.drift().as_micros() as u64)
 }
 
+/// The next `n` ticks of a running timer, each as its [`offsets`] from `origin` in whole
+/// `unit`s (`us(1)`, `ms(1)`); each waited for as by [`next_tick`].
+pub async fn next_ticks(
+    timer: &mut Timer,
+    origin: Instant,
+    n: usize,
+    unit: Duration,
+) -> Vec<(u64, u64)> {
+    let unit = unit.as_micros() as u64;
+    let mut ticks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let tick = next_tick(timer).await.expect("the timer is running");
+        let (scheduled, drift) = offsets(origin, tick);
+        ticks.push((scheduled / unit, drift / unit));
+    }
+    ticks
+}
+
+/// Compiles only if `T` may go to and be shared with other threads and tasks, cloned and
+/// printed: what a handle promises.
+pub fn assert_send_sync_clone<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
+
 /// A current-thread runtime with the time driver, on the real clock.
 pub fn current_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
