@@ -524,16 +524,8 @@ async fn a_key_whose_clone_panics_loses_no_tick() {
 /// runtime thread for long; every entry still ticks once, on time.
 #[tokio::test(start_paused = true)]
 async fn dropping_what_changes_left_behind_yields() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    use std::task::Waker;
 
     const ENTRIES: u32 = 10_000;
     let t0 = Instant::now();
@@ -546,14 +538,14 @@ async fn dropping_what_changes_left_behind_yields() {
         set.reset(&key); // due at 150 ms now; the items for 100 ms are left behind
     }
     advance(ms(50)).await;
-    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let count = Arc::new(common::Wakes::default());
     let waker = Waker::from(count.clone());
     let mut cx = Context::from_waker(&waker);
     let mut pendings = 0;
     while set.poll_next(&mut cx).is_pending() {
         pendings += 1;
         assert!(pendings < 10, "never got past what was left behind");
-        if count.0.load(Ordering::Relaxed) < pendings {
+        if count.count() < pendings {
             break; // waiting on the wheel for 150 ms: no self-wake
         }
     }
