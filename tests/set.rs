@@ -12,10 +12,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Error, Timer, TimerSet};
 use tokio::time::{advance, Instant};
 
+use common::policies::{Always, Panics};
 use common::{current_thread_runtime, ms, noop_waker, paused_runtime, poll_once, PATIENCE};
 
 /// (key, due in ms since `t0`, drift in ms, missed, skipped) of the next tick.
@@ -333,21 +334,12 @@ async fn next_is_cancel_safe() {
     assert_eq!(seen, [(1, 10), (2, 15), (1, 20), (1, 30)]);
 }
 
-#[derive(Debug)]
-struct AlwaysZero;
-
-impl MissedTickPolicy for AlwaysZero {
-    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-        0
-    }
-}
-
 /// Every tick takes a unit of tokio's cooperative budget (128 per task poll): a set that
 /// is always due yields to the runtime.
 #[tokio::test(start_paused = true)]
 async fn every_tick_takes_a_unit_of_budget() {
     let mut set = TimerSet::new();
-    set.insert(1, Timer::builder(ms(1)).missed_tick_policy(AlwaysZero))
+    set.insert(1, Timer::builder(ms(1)).missed_tick_policy(Always(0)))
         .unwrap();
     set.insert(2, Timer::builder(Duration::from_micros(1)))
         .unwrap();
@@ -377,13 +369,6 @@ async fn every_tick_takes_a_unit_of_budget() {
 /// A policy that panics leaves its entry stopped, and the rest of the set ticking.
 #[tokio::test(start_paused = true)]
 async fn a_panicking_policy_stops_its_entry_only() {
-    #[derive(Debug)]
-    struct Panics;
-    impl MissedTickPolicy for Panics {
-        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-            panic!("policy failed");
-        }
-    }
     let t0 = Instant::now();
     let mut set = TimerSet::new();
     set.insert("bad", Timer::builder(ms(10)).missed_tick_policy(Panics))
@@ -805,16 +790,9 @@ async fn not_started_inserts_between_polls_keep_memory_bounded() {
 /// as it is.
 #[tokio::test(start_paused = true)]
 async fn a_policy_that_answers_zero_does_not_starve_the_other_entries() {
-    #[derive(Debug)]
-    struct Zero;
-    impl MissedTickPolicy for Zero {
-        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-            0
-        }
-    }
     let t0 = Instant::now();
     let mut set = TimerSet::new();
-    set.insert("zero", Timer::builder(ms(10)).missed_tick_policy(Zero))
+    set.insert("zero", Timer::builder(ms(10)).missed_tick_policy(Always(0)))
         .unwrap();
     set.insert("a", Timer::builder(ms(10))).unwrap();
     set.insert("b", Timer::builder(ms(15))).unwrap();

@@ -1,12 +1,13 @@
 //! What kadenz's integration tests, fuzz targets and measurement tools share: the
 //! reference models (`model`, `set_model`), the proptest strategies over them
 //! (`strategies`, feature `proptest`), the decoding of a fuzzer's bytes into their
-//! operations (`bytes`), polling by hand (`poll_once`, `noop_waker`), and the tests'
-//! clock helpers.
+//! operations (`bytes`), the tests' own missed-tick policies (`policies`), polling by
+//! hand (`poll_once`, `noop_waker`), and the tests' clock helpers.
 #![forbid(unsafe_code)]
 
 pub mod bytes;
 pub mod model;
+pub mod policies;
 pub mod set_model;
 #[cfg(feature = "proptest")]
 pub mod strategies;

@@ -31,6 +31,8 @@ use kadenz::policy::{
     SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
 };
 use kadenz::{Tick, Timer, TimerBuilder, TimerHandle};
+
+use crate::policies::StandStill;
 use tokio::time::Instant;
 
 /// A waker that does nothing, for polling once by hand. (`Waker::noop` is newer than the
@@ -41,16 +43,6 @@ pub fn noop_waker() -> Waker {
         fn wake(self: Arc<Self>) {}
     }
     Waker::from(Arc::new(Noop))
-}
-
-/// The policy of [`Policy::StandStill`].
-#[derive(Debug)]
-struct StandStill;
-
-impl kadenz::policy::MissedTickPolicy for StandStill {
-    fn calculate_next_tick_time(&self, _: u64, scheduled_tick_time: u64, _: u64) -> u64 {
-        scheduled_tick_time
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
