@@ -99,11 +99,7 @@ fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_current_thread_runti
 
 #[test]
 fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_multi_thread_runtime() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = kadenz_testkit::multi_thread_runtime_with(1);
     a_stopped_timer_lets_a_sleep_win(runtime);
 }
 

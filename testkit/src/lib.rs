@@ -190,8 +190,13 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
 /// A multi-thread runtime with two workers and the time driver, on the real clock (a
 /// multi-thread runtime's clock cannot be paused).
 pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    multi_thread_runtime_with(2)
+}
+
+/// A multi-thread runtime with `workers` workers and the time driver, on the real clock.
+pub fn multi_thread_runtime_with(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_time()
         .build()
         .unwrap()
