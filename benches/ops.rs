@@ -29,21 +29,14 @@ use std::time::{Duration, Instant as StdInstant};
 use common::Case;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
+use kadenz_testkit::current_thread_runtime;
 use kadenz_tools::{noop_waker, PollOnce};
-use tokio::runtime::{Builder, Runtime};
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::{interval_at, sleep, Instant, Interval};
 
 /// Far enough that no deadline passes during a bench.
 const PERIOD: Duration = Duration::from_secs(1);
-
-fn runtime() -> Runtime {
-    Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a current-thread runtime")
-}
 
 /// A tokio `Interval` whose first tick is one period away, like a kadenz timer's.
 fn tokio_interval() -> Interval {
@@ -58,7 +51,7 @@ fn tokio_interval() -> Interval {
 // whose first poll is ready at once without registering, would not be the same work.
 
 fn create_kadenz(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -72,7 +65,7 @@ fn create_kadenz(n: u64) -> Duration {
 }
 
 fn create_tokio(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -99,7 +92,7 @@ fn reset_loop<T: PollOnce>(
     make: impl FnOnce() -> T,
     op: impl FnMut(&mut T, &mut Context<'_>),
 ) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     timed_ops(n, make, op)
 }
@@ -111,7 +104,7 @@ fn reset_loop_in_task<T: PollOnce + 'static>(
     make: impl FnOnce() -> T + 'static,
     op: impl FnMut(&mut T, &mut Context<'_>) + 'static,
 ) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         tokio::task::spawn_local(async move { timed_ops(n, make, op) })
@@ -270,7 +263,7 @@ fn poll_pending_tokio<const IN_TASK: bool>(n: u64) -> Duration {
 const KICK_BATCH: u64 = 256;
 
 fn kick_kadenz(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -294,7 +287,7 @@ fn kick_kadenz_timer_reset(n: u64) -> Duration {
 /// The watchdog's `notified()` futures, registered `KICK_BATCH` at a time: each
 /// `notify_one()` finds a waiter, as the first kick after each wake of the watchdog does.
 fn kick_tokio_notify(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -327,7 +320,7 @@ fn kick_tokio_notify(n: u64) -> Duration {
 }
 
 fn kick_tokio_notify_stored(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -345,7 +338,7 @@ fn kick_tokio_notify_stored(n: u64) -> Duration {
 }
 
 fn kick_poll_kadenz(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -385,7 +378,7 @@ fn notify_watchdog_poll<'a>(
 }
 
 fn kick_poll_tokio_notify(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -455,7 +448,7 @@ fn watchdog_set() -> kadenz::TimerSet<u32> {
 }
 
 fn set_kick_handle(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -473,7 +466,7 @@ fn set_kick_handle(n: u64) -> Duration {
 }
 
 fn set_kick_mpsc(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -491,7 +484,7 @@ fn set_kick_mpsc(n: u64) -> Duration {
 }
 
 fn set_kick_apply_handle(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);
@@ -507,7 +500,7 @@ fn set_kick_apply_handle(n: u64) -> Duration {
 }
 
 fn set_kick_apply_mpsc(n: u64) -> Duration {
-    let runtime = runtime();
+    let runtime = current_thread_runtime();
     let _context = runtime.enter();
     let waker = noop_waker();
     let mut cx = Context::from_waker(&waker);

@@ -22,21 +22,13 @@ use std::time::{Duration, Instant as StdInstant};
 
 use common::Case;
 use kadenz::Timer;
-use tokio::runtime::{Builder, Runtime};
+use kadenz_testkit::paused_runtime;
 use tokio::time::{advance, interval, Interval, MissedTickBehavior};
 
 /// The interval of every timer here: on the paused clock only the grid matters, and 1 ms
 /// keeps the clock and the schedules on tokio's millisecond wheel slots.
 const PERIOD: Duration = Duration::from_micros(PERIOD_US);
 const PERIOD_US: u64 = 1_000;
-
-fn paused_runtime() -> Runtime {
-    Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .expect("a current-thread runtime")
-}
 
 /// `n` periods, saturating.
 fn periods(n: u64) -> Duration {

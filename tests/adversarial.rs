@@ -6,6 +6,7 @@ use kadenz_testkit as common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::policies::StandStill;
 use common::{next_tick, offsets, us};
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::Timer;
@@ -140,19 +141,10 @@ async fn builtin_policies_survive_the_largest_interval() {
     }
 }
 
-#[derive(Debug)]
-struct Scheduled;
-
-impl MissedTickPolicy for Scheduled {
-    fn calculate_next_tick_time(&self, _: u64, scheduled: u64, _: u64) -> u64 {
-        scheduled
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_policy_answering_scheduled_repeats_the_tick_with_growing_drift() {
     let start = Instant::now();
-    let mut timer = Timer::new(us(1000), Scheduled);
+    let mut timer = Timer::new(us(1000), StandStill);
     for k in 0..1_000u64 {
         assert_eq!(
             offsets(start, next_tick(&mut timer).await.unwrap()),

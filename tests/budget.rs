@@ -9,8 +9,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::policy::MissedTickPolicy;
 use kadenz::Timer;
+use kadenz_testkit::policies::Always;
 use tokio::time::sleep;
 
 /// tokio's cooperative budget: the units one task poll may take before its resources
@@ -38,15 +38,6 @@ async fn readies_in_one_task_poll(timer: &mut Timer, by_stream: bool) -> usize {
     .await
 }
 
-#[derive(Debug)]
-struct AlwaysZero;
-
-impl MissedTickPolicy for AlwaysZero {
-    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-        0
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn every_ready_takes_a_unit_of_budget() {
     let mut stopped = Timer::periodic(Duration::from_millis(1));
@@ -58,7 +49,7 @@ async fn every_ready_takes_a_unit_of_budget() {
     tokio::time::advance(Duration::from_millis(10)).await;
     assert_eq!(readies_in_one_task_poll(&mut overdue, false).await, BUDGET);
 
-    let mut zero = Timer::new(Duration::from_millis(1), AlwaysZero);
+    let mut zero = Timer::new(Duration::from_millis(1), Always(0));
     tokio::time::advance(Duration::from_millis(1)).await;
     assert_eq!(readies_in_one_task_poll(&mut zero, true).await, BUDGET);
 
@@ -108,11 +99,7 @@ fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_current_thread_runti
 
 #[test]
 fn a_stopped_timer_in_a_select_loop_lets_a_sleep_win_on_the_multi_thread_runtime() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = kadenz_testkit::multi_thread_runtime_with(1);
     a_stopped_timer_lets_a_sleep_win(runtime);
 }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{
-    current_thread_runtime, ms, next_tick, next_tick_within, offsets, paused_runtime, poll_once,
-    TickCap, Wakes, PATIENCE, REAL_PATIENCE,
+    current_thread_runtime, ms, multi_thread_runtime_with, next_tick, next_tick_within, offsets,
+    paused_runtime, poll_once, TickCap, Wakes, PATIENCE, REAL_PATIENCE,
 };
 use kadenz::Timer;
 use tokio::time::Instant;
@@ -251,11 +251,7 @@ fn a_wait_in_progress_when_its_runtime_shuts_down_moves_to_the_next_runtime() {
 #[test]
 fn a_timer_polled_while_its_first_runtime_shuts_down_on_another_thread() {
     for _ in 0..50 {
-        let first = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_time()
-            .build()
-            .unwrap();
+        let first = multi_thread_runtime_with(1);
         let mut timer = first.block_on(async {
             let mut timer = Timer::periodic(ms(20));
             let _ = poll_once(&mut timer); // begins a wait on this runtime, almost always

@@ -15,12 +15,7 @@ use tokio::time::{advance, Instant};
 
 /// (scheduled offset from `origin`, drift), in ms, of the next `n` ticks.
 async fn next_ticks(timer: &mut Timer, origin: Instant, n: usize) -> Vec<(u64, u64)> {
-    let mut ticks = Vec::new();
-    for _ in 0..n {
-        let (scheduled, drift) = offsets(origin, timer.tick().await.expect("running"));
-        ticks.push((scheduled / 1000, drift / 1000));
-    }
-    ticks
+    common::next_ticks(timer, origin, n, ms(1)).await
 }
 
 // --- tick_at_start -----------------------------------------------------------------

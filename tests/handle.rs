@@ -7,11 +7,9 @@ use kadenz_testkit as common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{ms, offsets, poll_once};
+use common::{assert_send_sync_clone, ms, offsets, poll_once};
 use kadenz::{Timer, TimerHandle};
 use tokio::time::{advance, sleep, Instant};
-
-fn assert_send_sync_clone<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
 
 #[test]
 fn a_handle_is_send_sync_clone_and_debug() {

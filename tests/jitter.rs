@@ -5,23 +5,10 @@ use kadenz_testkit as common;
 
 use std::time::Duration;
 
-use common::ms;
+use common::{ms, next_ticks, us};
 use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync};
 use kadenz::{Error, Timer, TimerBuilder, TimerSet};
 use tokio::time::{advance, Instant};
-
-/// (due in µs since `start`, drift in µs) of the next `n` ticks.
-async fn ticks(timer: &mut Timer, start: Instant, n: usize) -> Vec<(u64, u64)> {
-    let mut seen = Vec::new();
-    for _ in 0..n {
-        let tick = timer.tick().await.unwrap();
-        seen.push((
-            tick.scheduled().duration_since(start).as_micros() as u64,
-            tick.drift().as_micros() as u64,
-        ));
-    }
-    seen
-}
 
 /// A 1 s timer with up to 100 ms of jitter, seeded with 7.
 fn jittered() -> TimerBuilder {
@@ -42,9 +29,13 @@ async fn a_seed_gives_the_same_offsets_on_every_run() {
         (4_048_940, 60),
         (5_091_665, 335),
     ];
-    assert_eq!(ticks(&mut a, start, 5).await, want);
+    assert_eq!(next_ticks(&mut a, start, 5, us(1)).await, want);
     // The second timer's ticks were due meanwhile: the same instants, received now.
-    let late: Vec<u64> = ticks(&mut b, start, 5).await.iter().map(|t| t.0).collect();
+    let late: Vec<u64> = next_ticks(&mut b, start, 5, us(1))
+        .await
+        .iter()
+        .map(|t| t.0)
+        .collect();
     assert_eq!(late, want.map(|t| t.0));
     // Drift is lateness after the jittered instant, never the offset itself.
     assert_eq!(a.stats().max_drift(), Duration::from_micros(563));
@@ -55,7 +46,7 @@ async fn a_seed_gives_the_same_offsets_on_every_run() {
         .build()
         .unwrap();
     let start = Instant::now();
-    assert_ne!(ticks(&mut c, start, 1).await[0].0, 1_063_437);
+    assert_ne!(next_ticks(&mut c, start, 1, us(1)).await[0].0, 1_063_437);
 }
 
 /// The jitter does not move the grid or wake the policy: `SkipMissedAndDrift` with a

@@ -7,12 +7,13 @@
 use kadenz_testkit as common;
 
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use common::{current_thread_runtime, ms, multi_thread_runtime, offsets, paused_runtime, us};
+use common::{
+    current_thread_runtime, ms, multi_thread_runtime, offsets, paused_runtime, us, Wakes,
+};
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Tick, Timer};
 use tokio::time::{advance, Instant};
@@ -79,27 +80,17 @@ fn under_the_paused_clock_a_precise_timer_ticks_as_a_default_one() {
     }
 }
 
-/// Counts the wake-ups of a task.
-#[derive(Default)]
-struct Wakes(AtomicUsize);
-
-impl Wake for Wakes {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
 /// Polls the timer until it ticks, advancing the paused clock by hand in 100 µs steps
 /// (after waiting 5 ms of real time past the first poll), and returns how often its waker
 /// was woken meanwhile.
-async fn wakes_until_a_tick(timer: &mut Timer) -> usize {
+async fn wakes_until_a_tick(timer: &mut Timer) -> u64 {
     let wakes = Arc::new(Wakes::default());
     let waker = Waker::from(wakes.clone());
     let mut cx = Context::from_waker(&waker);
     for step in 0..100_000 {
         if let Poll::Ready(tick) = timer.poll_tick(&mut cx) {
             assert!(tick.is_some());
-            return wakes.0.load(Ordering::Relaxed);
+            return wakes.count();
         }
         if step == 0 {
             // Real time past the due time: an OS timer asked by the first poll fires now.
@@ -362,7 +353,7 @@ fn a_precise_wait_with_the_same_waker_on_a_new_runtime_is_woken_there() {
     second.block_on(async {
         assert!(timer.poll_tick(&mut cx).is_pending());
         let woken = tokio::time::timeout(Duration::from_secs(30), async {
-            while wakes.0.load(Ordering::Relaxed) == 0 {
+            while wakes.count() == 0 {
                 tokio::time::sleep(ms(1)).await;
             }
         })

@@ -12,10 +12,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
+use kadenz::policy::{SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Error, Timer, TimerSet};
 use tokio::time::{advance, Instant};
 
+use common::policies::{Always, Panics};
 use common::{current_thread_runtime, ms, noop_waker, paused_runtime, poll_once, PATIENCE};
 
 /// (key, due in ms since `t0`, drift in ms, missed, skipped) of the next tick.
@@ -333,21 +334,12 @@ async fn next_is_cancel_safe() {
     assert_eq!(seen, [(1, 10), (2, 15), (1, 20), (1, 30)]);
 }
 
-#[derive(Debug)]
-struct AlwaysZero;
-
-impl MissedTickPolicy for AlwaysZero {
-    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-        0
-    }
-}
-
 /// Every tick takes a unit of tokio's cooperative budget (128 per task poll): a set that
 /// is always due yields to the runtime.
 #[tokio::test(start_paused = true)]
 async fn every_tick_takes_a_unit_of_budget() {
     let mut set = TimerSet::new();
-    set.insert(1, Timer::builder(ms(1)).missed_tick_policy(AlwaysZero))
+    set.insert(1, Timer::builder(ms(1)).missed_tick_policy(Always(0)))
         .unwrap();
     set.insert(2, Timer::builder(Duration::from_micros(1)))
         .unwrap();
@@ -377,13 +369,6 @@ async fn every_tick_takes_a_unit_of_budget() {
 /// A policy that panics leaves its entry stopped, and the rest of the set ticking.
 #[tokio::test(start_paused = true)]
 async fn a_panicking_policy_stops_its_entry_only() {
-    #[derive(Debug)]
-    struct Panics;
-    impl MissedTickPolicy for Panics {
-        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-            panic!("policy failed");
-        }
-    }
     let t0 = Instant::now();
     let mut set = TimerSet::new();
     set.insert("bad", Timer::builder(ms(10)).missed_tick_policy(Panics))
@@ -524,16 +509,8 @@ async fn a_key_whose_clone_panics_loses_no_tick() {
 /// runtime thread for long; every entry still ticks once, on time.
 #[tokio::test(start_paused = true)]
 async fn dropping_what_changes_left_behind_yields() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    use std::task::Waker;
 
     const ENTRIES: u32 = 10_000;
     let t0 = Instant::now();
@@ -546,14 +523,14 @@ async fn dropping_what_changes_left_behind_yields() {
         set.reset(&key); // due at 150 ms now; the items for 100 ms are left behind
     }
     advance(ms(50)).await;
-    let count = Arc::new(Count(AtomicUsize::new(0)));
+    let count = Arc::new(common::Wakes::default());
     let waker = Waker::from(count.clone());
     let mut cx = Context::from_waker(&waker);
     let mut pendings = 0;
     while set.poll_next(&mut cx).is_pending() {
         pendings += 1;
         assert!(pendings < 10, "never got past what was left behind");
-        if count.0.load(Ordering::Relaxed) < pendings {
+        if count.count() < pendings {
             break; // waiting on the wheel for 150 ms: no self-wake
         }
     }
@@ -813,16 +790,9 @@ async fn not_started_inserts_between_polls_keep_memory_bounded() {
 /// as it is.
 #[tokio::test(start_paused = true)]
 async fn a_policy_that_answers_zero_does_not_starve_the_other_entries() {
-    #[derive(Debug)]
-    struct Zero;
-    impl MissedTickPolicy for Zero {
-        fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-            0
-        }
-    }
     let t0 = Instant::now();
     let mut set = TimerSet::new();
-    set.insert("zero", Timer::builder(ms(10)).missed_tick_policy(Zero))
+    set.insert("zero", Timer::builder(ms(10)).missed_tick_policy(Always(0)))
         .unwrap();
     set.insert("a", Timer::builder(ms(10))).unwrap();
     set.insert("b", Timer::builder(ms(15))).unwrap();

@@ -4,15 +4,12 @@
 
 use kadenz_testkit as common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
-use common::ms;
+use common::{assert_send_sync_clone, ms, Wakes};
 use kadenz::{SetHandle, Timer, TimerSet};
 use tokio::time::{advance, sleep, Instant};
-
-fn assert_send_sync_clone<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
 
 #[test]
 fn a_handle_is_send_sync_clone_and_debug() {
@@ -117,16 +114,6 @@ async fn a_waiting_set_sees_an_earlier_command_at_once() {
     assert_eq!(set.deadline("slow"), Some(start + ms(1_080)));
 }
 
-/// A task's waker that counts its wake-ups.
-#[derive(Default)]
-struct Counter(AtomicUsize);
-
-impl Wake for Counter {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_command_wakes_the_set_only_if_it_needs_the_set_earlier() {
     let start = Instant::now();
@@ -134,12 +121,12 @@ async fn a_command_wakes_the_set_only_if_it_needs_the_set_earlier() {
     set.insert("a", Timer::timeout_builder(ms(100))).unwrap();
     set.insert("b", Timer::timeout_builder(ms(100))).unwrap();
     let handle = set.handle();
-    let counter = Arc::new(Counter::default());
+    let counter = Arc::new(Wakes::default());
     let waker = Waker::from(counter.clone());
     let mut cx = Context::from_waker(&waker);
     assert!(set.poll_next(&mut cx).is_pending()); // waits for 100 ms
     advance(ms(30)).await;
-    let wakes = || counter.0.load(Ordering::SeqCst);
+    let wakes = || counter.count();
 
     // Kicks: each entry's next tick moves later than the wait (130 ms > 100 ms).
     handle.reset(&"a");

@@ -15,11 +15,7 @@ fn panic_of_a_waiter_at_shutdown<F>(wait: F) -> String
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = kadenz_testkit::multi_thread_runtime_with(1);
     let handle = runtime.handle().clone();
     let (waiting, is_waiting) = mpsc::channel();
     let waiter = std::thread::spawn(move || {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
 use kadenz::{Tick, Timer};
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Runtime;
 use tokio::time::Instant;
 
 use common::{current_thread_runtime, next_tick_within, TickCap, REAL_PATIENCE};
@@ -24,11 +24,7 @@ const STALL: Duration = Duration::from_millis(300); // 3,000 intervals
 /// A multi-thread runtime with one worker, so that the timer's task and the others share
 /// a thread, as on the current-thread runtime.
 fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap()
+    common::multi_thread_runtime_with(1)
 }
 
 fn micros(origin: Instant, instant: Instant) -> u64 {

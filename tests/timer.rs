@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use common::policies::{Always, Panics};
 use common::{ms, next_tick, offsets, poll_once, tick_at, us, TickCap, PATIENCE};
 use futures_core::Stream;
 use kadenz::policy::{MissedTickPolicy, SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed};
@@ -310,15 +311,6 @@ async fn skip_missed_and_drift_forgives_delays_within_tolerance() {
 
 // --- custom policies ---------------------------------------------------------------
 
-#[derive(Debug)]
-struct Always(u64);
-
-impl MissedTickPolicy for Always {
-    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-        self.0
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_policy_answering_zero_fires_at_once_with_the_matching_drift() {
     let start = Instant::now();
@@ -412,15 +404,6 @@ async fn policies_are_asked_in_microseconds_with_now_not_before_scheduled() {
         *recorder.0.lock().unwrap(),
         [(2_500, 2_500, 3_000), (2_500, 5_000, 7_777)]
     );
-}
-
-#[derive(Debug)]
-struct Panics;
-
-impl MissedTickPolicy for Panics {
-    fn calculate_next_tick_time(&self, _: u64, _: u64, _: u64) -> u64 {
-        panic!("policy failure")
-    }
 }
 
 #[tokio::test(start_paused = true)]

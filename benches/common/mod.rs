@@ -15,7 +15,6 @@
 //!   and computes the ratio kadenz/member for that round; the table gives the median ratio
 //!   over the rounds and its range. Slow drift of the machine's load then affects both
 //!   sides of a ratio alike.
-#![allow(dead_code)] // each bench binary uses its own subset
 
 use std::time::Duration;
 

@@ -1,12 +1,13 @@
 //! What kadenz's integration tests, fuzz targets and measurement tools share: the
 //! reference models (`model`, `set_model`), the proptest strategies over them
 //! (`strategies`, feature `proptest`), the decoding of a fuzzer's bytes into their
-//! operations (`bytes`), polling by hand (`poll_once`, `noop_waker`), and the tests'
-//! clock helpers.
+//! operations (`bytes`), the tests' own missed-tick policies (`policies`), polling by
+//! hand (`poll_once`, `noop_waker`), and the tests' clock helpers.
 #![forbid(unsafe_code)]
 
 pub mod bytes;
 pub mod model;
+pub mod policies;
 pub mod set_model;
 #[cfg(feature = "proptest")]
 pub mod strategies;
@@ -146,6 +147,28 @@ pub fn offsets(origin: Instant, tick: Tick) -> (u64, u64) {
     (scheduled, tick.drift().as_micros() as u64)
 }
 
+/// The next `n` ticks of a running timer, each as its [`offsets`] from `origin` in whole
+/// `unit`s (`us(1)`, `ms(1)`); each waited for as by [`next_tick`].
+pub async fn next_ticks(
+    timer: &mut Timer,
+    origin: Instant,
+    n: usize,
+    unit: Duration,
+) -> Vec<(u64, u64)> {
+    let unit = unit.as_micros() as u64;
+    let mut ticks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let tick = next_tick(timer).await.expect("the timer is running");
+        let (scheduled, drift) = offsets(origin, tick);
+        ticks.push((scheduled / unit, drift / unit));
+    }
+    ticks
+}
+
+/// Compiles only if `T` may go to and be shared with other threads and tasks, cloned and
+/// printed: what a handle promises.
+pub fn assert_send_sync_clone<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
+
 /// A current-thread runtime with the time driver, on the real clock.
 pub fn current_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -167,8 +190,13 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
 /// A multi-thread runtime with two workers and the time driver, on the real clock (a
 /// multi-thread runtime's clock cannot be paused).
 pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    multi_thread_runtime_with(2)
+}
+
+/// A multi-thread runtime with `workers` workers and the time driver, on the real clock.
+pub fn multi_thread_runtime_with(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_time()
         .build()
         .unwrap()

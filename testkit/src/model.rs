@@ -31,6 +31,8 @@ use kadenz::policy::{
     SkipMissedAndDrift, SkipMissedAndResync, TriggerAllMissed, TriggerMissedUpTo,
 };
 use kadenz::{Tick, Timer, TimerBuilder, TimerHandle};
+
+use crate::policies::StandStill;
 use tokio::time::Instant;
 
 /// A waker that does nothing, for polling once by hand. (`Waker::noop` is newer than the
@@ -41,16 +43,6 @@ pub fn noop_waker() -> Waker {
         fn wake(self: Arc<Self>) {}
     }
     Waker::from(Arc::new(Noop))
-}
-
-/// The policy of [`Policy::StandStill`].
-#[derive(Debug)]
-struct StandStill;
-
-impl kadenz::policy::MissedTickPolicy for StandStill {
-    fn calculate_next_tick_time(&self, _: u64, scheduled_tick_time: u64, _: u64) -> u64 {
-        scheduled_tick_time
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -436,42 +428,92 @@ pub fn instant(t0: Instant, us: u64) -> Instant {
     t0 + Duration::from_micros(us)
 }
 
-pub fn control(timer: &mut Timer, control: Control, t0: Instant, now: u64) {
-    match control {
-        Control::Reset => timer.reset(),
-        Control::ResetAfter(us) => timer.reset_after(Duration::from_micros(us)),
-        Control::ResetAt(offset) => timer.reset_at(instant(t0, now.saturating_add_signed(offset))),
-        Control::ResetImmediately => timer.reset_immediately(),
-        Control::SetInterval(us) => {
-            let result = timer.set_interval(Duration::from_micros(us));
-            // Refused: zero, or shorter than the timer's jitter (the model knows which).
-            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
-            assert_eq!(
-                result.is_ok() || jitter,
-                us > 0,
-                "set_interval({us} µs): {result:?}"
-            );
-        }
-        Control::Stop => timer.stop(),
-    }
+/// What a [`Control`] acts on: a timer, a timer's handle, or (in `set_model`) the entry
+/// under a key of a set or of a set's handle; each has methods of these names. `Done` is
+/// what they answer (a set's: whether the key was there, or the command was queued).
+pub trait Controlled {
+    type Done: std::fmt::Debug;
+    /// Whether `set_interval` refuses at the call an interval shorter than the jitter
+    /// (`JitterTooLong`): a set's handle does not know its entries' jitter, and leaves
+    /// that to the set.
+    const REFUSES_JITTER: bool = true;
+    fn reset(&mut self) -> Self::Done;
+    fn reset_after(&mut self, delay: Duration) -> Self::Done;
+    fn reset_at(&mut self, first_tick: Instant) -> Self::Done;
+    fn reset_immediately(&mut self) -> Self::Done;
+    fn set_interval(&mut self, interval: Duration) -> Result<Self::Done, kadenz::Error>;
+    fn stop(&mut self) -> Self::Done;
+    /// What stands for `Done` when `set_interval` refused the interval.
+    fn refused(&mut self) -> Self::Done;
 }
 
-fn control_by_handle(handle: &TimerHandle, control: Control, t0: Instant, now: u64) {
+impl Controlled for Timer {
+    type Done = ();
+    fn reset(&mut self) {
+        Timer::reset(self);
+    }
+    fn reset_after(&mut self, delay: Duration) {
+        Timer::reset_after(self, delay);
+    }
+    fn reset_at(&mut self, first_tick: Instant) {
+        Timer::reset_at(self, first_tick);
+    }
+    fn reset_immediately(&mut self) {
+        Timer::reset_immediately(self);
+    }
+    fn set_interval(&mut self, interval: Duration) -> Result<(), kadenz::Error> {
+        Timer::set_interval(self, interval)
+    }
+    fn stop(&mut self) {
+        Timer::stop(self);
+    }
+    fn refused(&mut self) {}
+}
+
+impl Controlled for TimerHandle {
+    type Done = ();
+    fn reset(&mut self) {
+        TimerHandle::reset(self);
+    }
+    fn reset_after(&mut self, delay: Duration) {
+        TimerHandle::reset_after(self, delay);
+    }
+    fn reset_at(&mut self, first_tick: Instant) {
+        TimerHandle::reset_at(self, first_tick);
+    }
+    fn reset_immediately(&mut self) {
+        TimerHandle::reset_immediately(self);
+    }
+    fn set_interval(&mut self, interval: Duration) -> Result<(), kadenz::Error> {
+        TimerHandle::set_interval(self, interval)
+    }
+    fn stop(&mut self) {
+        TimerHandle::stop(self);
+    }
+    fn refused(&mut self) {}
+}
+
+/// Gives `control` to `target` (`now` is the model's clock, for `ResetAt`), and checks that
+/// `set_interval` refused exactly what it must.
+pub fn control<C: Controlled>(target: &mut C, control: Control, t0: Instant, now: u64) -> C::Done {
     match control {
-        Control::Reset => handle.reset(),
-        Control::ResetAfter(us) => handle.reset_after(Duration::from_micros(us)),
-        Control::ResetAt(offset) => handle.reset_at(instant(t0, now.saturating_add_signed(offset))),
-        Control::ResetImmediately => handle.reset_immediately(),
+        Control::Reset => target.reset(),
+        Control::ResetAfter(us) => target.reset_after(Duration::from_micros(us)),
+        Control::ResetAt(offset) => target.reset_at(instant(t0, now.saturating_add_signed(offset))),
+        Control::ResetImmediately => target.reset_immediately(),
         Control::SetInterval(us) => {
-            let result = handle.set_interval(Duration::from_micros(us));
-            let jitter = matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
+            let result = target.set_interval(Duration::from_micros(us));
+            // Refused: zero, or shorter than the timer's jitter (the model knows which).
+            let jitter =
+                C::REFUSES_JITTER && matches!(result, Err(kadenz::Error::JitterTooLong { .. }));
             assert_eq!(
                 result.is_ok() || jitter,
                 us > 0,
                 "set_interval({us} µs): {result:?}"
             );
+            result.unwrap_or_else(|_| target.refused())
         }
-        Control::Stop => handle.stop(),
+        Control::Stop => target.stop(),
     }
 }
 
@@ -609,7 +651,7 @@ fn run_with(
                 }
                 Op::Handle(c) => {
                     let handle = handle.get_or_insert_with(|| timer.handle());
-                    control_by_handle(handle, c, t0, model.now);
+                    control(handle, c, t0, model.now);
                     model.control(c);
                     (None, None)
                 }

@@ -30,8 +30,8 @@ use tokio::time::Instant;
 use crate::{paused_runtime, poll_once};
 
 use super::model::{
-    builder, control as timer_control, instant, wake_for, wheel_fired, Control, Model, Policy,
-    SeenTick, Start, State,
+    builder, control, wake_for, wheel_fired, Control, Controlled, Model, Policy, SeenTick, Start,
+    State,
 };
 
 /// An operation on a set (keys are small numbers).
@@ -298,56 +298,60 @@ fn insert(
         .unwrap();
 }
 
-fn control(set: &mut TimerSet<u8>, key: u8, control: Control, t0: Instant, now: u64) -> bool {
-    match control {
-        Control::Reset => set.reset(&key),
-        Control::ResetAfter(us) => set.reset_after(&key, Duration::from_micros(us)),
-        Control::ResetAt(offset) => {
-            set.reset_at(&key, instant(t0, now.saturating_add_signed(offset)))
-        }
-        Control::ResetImmediately => set.reset_immediately(&key),
-        Control::SetInterval(us) => match set.set_interval(&key, Duration::from_micros(us)) {
-            Ok(found) => {
-                assert!(us > 0, "set_interval(0) accepted");
-                found
-            }
-            // Shorter than the entry's jitter (the model refuses it too).
-            Err(kadenz::Error::JitterTooLong { .. }) => set.contains(&key),
-            Err(_) => {
-                assert_eq!(us, 0, "set_interval({us} µs) refused");
-                set.contains(&key)
-            }
-        },
-        Control::Stop => set.stop(&key),
+/// The entry under a key of a set (`Keyed<&mut TimerSet<u8>>`) or of a set's handle
+/// (`Keyed<&SetHandle<u8>>`): what a [`Control`] acts on there.
+struct Keyed<T>(T, u8);
+
+impl Controlled for Keyed<&mut TimerSet<u8>> {
+    /// Whether the key was there.
+    type Done = bool;
+    fn reset(&mut self) -> bool {
+        self.0.reset(&self.1)
+    }
+    fn reset_after(&mut self, delay: Duration) -> bool {
+        self.0.reset_after(&self.1, delay)
+    }
+    fn reset_at(&mut self, first_tick: Instant) -> bool {
+        self.0.reset_at(&self.1, first_tick)
+    }
+    fn reset_immediately(&mut self) -> bool {
+        self.0.reset_immediately(&self.1)
+    }
+    fn set_interval(&mut self, interval: Duration) -> Result<bool, kadenz::Error> {
+        self.0.set_interval(&self.1, interval)
+    }
+    fn stop(&mut self) -> bool {
+        self.0.stop(&self.1)
+    }
+    fn refused(&mut self) -> bool {
+        self.0.contains(&self.1)
     }
 }
 
-/// A control through a handle; `false` if the set refused it (it was dropped).
-fn handle_control(
-    handle: &SetHandle<u8>,
-    key: u8,
-    control: Control,
-    t0: Instant,
-    now: u64,
-) -> bool {
-    match control {
-        Control::Reset => handle.reset(&key),
-        Control::ResetAfter(us) => handle.reset_after(&key, Duration::from_micros(us)),
-        Control::ResetAt(offset) => {
-            handle.reset_at(&key, instant(t0, now.saturating_add_signed(offset)))
-        }
-        Control::ResetImmediately => handle.reset_immediately(&key),
-        Control::SetInterval(us) => match handle.set_interval(&key, Duration::from_micros(us)) {
-            Ok(queued) => {
-                assert!(us > 0, "set_interval(0) accepted");
-                queued
-            }
-            Err(_) => {
-                assert_eq!(us, 0, "set_interval({us} µs) refused");
-                true
-            }
-        },
-        Control::Stop => handle.stop(&key),
+impl Controlled for Keyed<&SetHandle<u8>> {
+    /// Whether the command was queued: `false` if the set refused it (it was dropped).
+    type Done = bool;
+    const REFUSES_JITTER: bool = false;
+    fn reset(&mut self) -> bool {
+        self.0.reset(&self.1)
+    }
+    fn reset_after(&mut self, delay: Duration) -> bool {
+        self.0.reset_after(&self.1, delay)
+    }
+    fn reset_at(&mut self, first_tick: Instant) -> bool {
+        self.0.reset_at(&self.1, first_tick)
+    }
+    fn reset_immediately(&mut self) -> bool {
+        self.0.reset_immediately(&self.1)
+    }
+    fn set_interval(&mut self, interval: Duration) -> Result<bool, kadenz::Error> {
+        self.0.set_interval(&self.1, interval)
+    }
+    fn stop(&mut self) -> bool {
+        self.0.stop(&self.1)
+    }
+    fn refused(&mut self) -> bool {
+        true
     }
 }
 
@@ -403,7 +407,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                     }
                 }
                 SetOp::Control(key, c) => {
-                    let got = control(&mut set, key, c, t0, model.now);
+                    let got = control(&mut Keyed(&mut set, key), c, t0, model.now);
                     let want = model.control(key, c);
                     if got != want {
                         return fail(format!("found: set {got}, model {want}"));
@@ -411,7 +415,7 @@ pub fn run_set_with(precise: bool, ops: &[SetOp]) -> Result<(), String> {
                 }
                 SetOp::HandleControl(key, c) => {
                     let handle = handle.get_or_insert_with(|| set.handle());
-                    if !handle_control(handle, key, c, t0, model.now) {
+                    if !control(&mut Keyed(&*handle, key), c, t0, model.now) {
                         return fail("the set refused a command".into());
                     }
                     if !matches!(c, Control::SetInterval(0)) {
@@ -566,9 +570,9 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                     }
                 }
                 SetOp::Control(key, c) => {
-                    let found = control(&mut set, key, c, t0, now);
+                    let found = control(&mut Keyed(&mut set, key), c, t0, now);
                     if let Some(timer) = lone.get_mut(&key) {
-                        timer_control(timer, c, t0, now);
+                        control(timer, c, t0, now);
                     }
                     if found != lone.contains_key(&key) {
                         return fail("found differs".into());
@@ -576,9 +580,9 @@ pub fn run_side_by_side(ops: &[SetOp]) -> Result<(), String> {
                 }
                 SetOp::HandleControl(key, c) => {
                     let handle = handle.get_or_insert_with(|| set.handle());
-                    handle_control(handle, key, c, t0, now);
+                    control(&mut Keyed(&*handle, key), c, t0, now);
                     if let Some(timer) = lone.get_mut(&key) {
-                        timer_control(timer, c, t0, now);
+                        control(timer, c, t0, now);
                     }
                     // Applied now, so that the deadlines compare below.
                     set.remove(&NO_KEY);
