@@ -1,22 +1,28 @@
 //! Precise mode (cargo feature `precise`): a timer that also asks an operating-system timer
 //! with microsecond precision to wake it, because tokio's wheel rounds every deadline up
-//! to the next millisecond. On Linux: a timerfd per worker of each runtime, in the
-//! runtime's own reactor (`reactor.rs`), or on a runtime without tokio's IO driver one
-//! timerfd read by one thread for the whole process (`linux.rs`); both keep their timers
-//! in a `Shard` (`shard.rs`). Elsewhere, no OS timer, and the timer waits on the wheel as
-//! any other.
+//! to the next millisecond. [`Precise`] (this file) holds what every platform shares: when
+//! to ask the OS timer, what was asked, and the wheel beside it. The OS timer itself is
+//! the module `os_timer`, one per platform, each with the same few items:
+//! - Linux (`linux/`): a timerfd per worker of each runtime, in the runtime's own reactor
+//!   (`linux/reactor.rs`), or on a runtime without tokio's IO driver one timerfd read by
+//!   one thread for the whole process (`linux/thread.rs`); both keep their timers in a
+//!   `Shard` (`linux/shard.rs`).
+//! - Every other platform (`other.rs`): no OS timer. A precise timer waits on the wheel
+//!   alone, exactly as a default timer, and [`is_available`](Precise::is_available) says
+//!   so (`Timer::is_precise` is `false`).
 //!
 //! The wheel keeps the last word on current-thread runtimes: the timer stays registered
 //! there too, so tokio's paused clock (which only such runtimes have) drives it exactly
 //! as a default timer, and the OS timer is asked only while tokio's clock runs. Whatever
 //! wakes the task, the timer decides with tokio's clock whether its tick is due.
 
+// The one platform switch of precise waiting: everything below is the same everywhere.
 #[cfg(target_os = "linux")]
-mod linux;
-#[cfg(target_os = "linux")]
-mod reactor;
-#[cfg(target_os = "linux")]
-mod shard;
+#[path = "linux/mod.rs"]
+mod os_timer;
+#[cfg(not(target_os = "linux"))]
+#[path = "other.rs"]
+mod os_timer;
 
 use std::task::{Context, Poll, Waker};
 
@@ -28,13 +34,9 @@ use crate::wait::{wait_until, WheelSleep};
 /// A timer's registration with an OS timer, if the platform has one.
 #[derive(Debug)]
 pub(crate) struct Precise {
-    /// The shard serving the timer, for the poller it was found for.
-    #[cfg(target_os = "linux")]
-    serving: Option<Serving>,
-    /// The last look for an OS timer found none (no descriptor left); the next wait
-    /// looks again.
-    #[cfg(target_os = "linux")]
-    failed: bool,
+    /// The OS timer serving the timer (on a platform without one, a stand-in that never
+    /// does).
+    os: os_timer::OsTimer,
     /// The due time (on tokio's clock) and the waker last handed to the OS timer, and
     /// whether the wheel waits too: a poll that would ask the same again skips the
     /// runtime look-up, the clock conversion and the OS timer's lock.
@@ -42,16 +44,6 @@ pub(crate) struct Precise {
     /// The last wait that had to wait asked no OS timer (tokio's clock was paused, or no
     /// OS timer serves the timer): the wheel alone waits, and its word is final.
     wheel_alone: bool,
-}
-
-#[cfg(target_os = "linux")]
-#[derive(Debug)]
-struct Serving {
-    shard: std::sync::Arc<shard::Shard>,
-    index: usize,
-    generation: u64,
-    /// Who polled when the shard was found: the shard belongs to that poller's runtime.
-    waiter: crate::wait::Waiter,
 }
 
 #[derive(Debug)]
@@ -77,15 +69,9 @@ impl Precise {
         }
     }
 
-    /// Whether the shard serving the timer was found for the poller of now.
+    /// Whether the OS timer asked belongs to the poller of now.
     fn asked_here(&self) -> bool {
-        #[cfg(target_os = "linux")]
-        return self
-            .serving
-            .as_ref()
-            .map_or(true, |serving| serving.waiter.is_current());
-        #[cfg(not(target_os = "linux"))]
-        return true;
+        self.os.is_here()
     }
 
     /// Whether the last wait that had to wait left the wheel alone waiting (tokio's clock
@@ -149,22 +135,16 @@ impl Precise {
     /// runtime of that wait.
     pub(crate) fn new() -> Self {
         Precise {
-            #[cfg(target_os = "linux")]
-            serving: None,
-            #[cfg(target_os = "linux")]
-            failed: false,
+            os: os_timer::OsTimer::new(),
             asked: None,
             wheel_alone: false,
         }
     }
 
     /// Whether an OS timer serves this timer: on Linux, unless its last wait found none
-    /// (no file descriptor left for a timerfd).
+    /// (no file descriptor left for a timerfd); elsewhere never.
     pub(crate) fn is_available(&self) -> bool {
-        #[cfg(target_os = "linux")]
-        return !self.failed;
-        #[cfg(not(target_os = "linux"))]
-        return false;
+        self.os.is_available()
     }
 
     /// Asks the OS timer to wake `waker` at `due` on tokio's clock, whose current time is
@@ -184,96 +164,29 @@ impl Precise {
     }
 
     fn ask(&mut self, due: Instant, now: Instant, waker: &Waker, with_wheel: bool) -> bool {
-        #[cfg(target_os = "linux")]
-        {
-            if with_wheel && !clock_is_running() {
-                self.cancel();
-                return false;
-            }
-            let Some(serving) = self.serving() else {
-                self.asked = None;
-                return false;
-            };
-            // tokio's `Instant` is std's plus the offset of every pause and advance of
-            // its clock: convert through the time left, not the instant.
-            let std_now = std::time::Instant::now();
-            let at = std_now + due.saturating_duration_since(now);
-            if !serving
-                .shard
-                .wake_at(serving.index, serving.generation, at, std_now, waker)
-            {
-                // The shard's runtime is gone (shutting down): the wheel serves.
-                self.leave();
-                self.asked = None;
-                return false;
-            }
-            self.asked = Some(Asked {
-                due,
-                waker: waker.clone(),
-                with_wheel,
-            });
-            true
+        // No OS timer on this platform (known at compile time), or a paused clock: the
+        // wheel alone waits.
+        if !os_timer::EXISTS || (with_wheel && !clock_is_running()) {
+            self.cancel();
+            return false;
         }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (due, now, waker, with_wheel);
-            false
+        if !self.os.wake_at(due, now, waker) {
+            self.asked = None;
+            return false;
         }
-    }
-
-    /// The shard serving the timer for the poller of now: the one found before if it was
-    /// found for this poller, else one of this runtime (`None`: no descriptor left).
-    #[cfg(target_os = "linux")]
-    fn serving(&mut self) -> Option<&Serving> {
-        if self
-            .serving
-            .as_ref()
-            .is_some_and(|serving| !serving.waiter.is_current())
-        {
-            self.leave();
-        }
-        if self.serving.is_none() {
-            let shard = match reactor::shard_for_current() {
-                reactor::Found::Shard(shard) => Some(shard),
-                reactor::Found::NoIo => linux::thread_shard(),
-                reactor::Found::Nothing => None,
-            };
-            self.failed = shard.is_none();
-            self.serving = shard.map(|shard| {
-                let (index, generation) = shard.register();
-                Serving {
-                    shard,
-                    index,
-                    generation,
-                    waiter: crate::wait::Waiter::current(),
-                }
-            });
-        }
-        self.serving.as_ref()
-    }
-
-    /// Leaves the shard serving the timer (another poller, or its runtime is gone).
-    #[cfg(target_os = "linux")]
-    fn leave(&mut self) {
-        if let Some(serving) = self.serving.take() {
-            serving.shard.deregister(serving.index);
-        }
-        self.asked = None;
+        self.asked = Some(Asked {
+            due,
+            waker: waker.clone(),
+            with_wheel,
+        });
+        true
     }
 
     /// The timer waits no more for the OS timer (the wheel woke it, or it was stopped).
     pub(crate) fn cancel(&mut self) {
-        #[cfg(target_os = "linux")]
-        if let (Some(_), Some(serving)) = (self.asked.take(), &self.serving) {
-            serving.shard.cancel(serving.index);
+        if self.asked.take().is_some() {
+            self.os.cancel();
         }
-    }
-}
-
-impl Drop for Precise {
-    fn drop(&mut self) {
-        #[cfg(target_os = "linux")]
-        self.leave();
     }
 }
 

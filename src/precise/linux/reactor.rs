@@ -15,7 +15,7 @@
 //! precise wait on a runtime (once per runtime) tries, inside `catch_unwind`: on a
 //! runtime without IO the panic is caught (the process's panic hook still reports it
 //! once, with tokio's message), the runtime is remembered as one without IO, and its
-//! precise timers use the process's thread (`linux.rs`). Built with `panic = "abort"`,
+//! precise timers use the process's thread (`thread.rs`). Built with `panic = "abort"`,
 //! nothing is tried: every runtime uses the thread.
 
 use std::future::Future;
@@ -153,23 +153,24 @@ enum Registered {
 }
 
 /// Registers `fd` for reading in the current runtime's reactor.
+#[cfg(panic = "unwind")]
 fn register(fd: OwnedFd) -> Registered {
-    #[cfg(panic = "unwind")]
-    {
-        let registered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            Receiver::from_owned_fd_unchecked(fd)
-        }));
-        match registered {
-            Ok(Ok(receiver)) => Registered::Yes(receiver),
-            Ok(Err(_)) => Registered::Failed,
-            Err(_) => Registered::NoIo,
-        }
+    let registered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Receiver::from_owned_fd_unchecked(fd)
+    }));
+    match registered {
+        Ok(Ok(receiver)) => Registered::Yes(receiver),
+        Ok(Err(_)) => Registered::Failed,
+        Err(_) => Registered::NoIo,
     }
-    #[cfg(not(panic = "unwind"))]
-    {
-        let _ = fd;
-        Registered::NoIo
-    }
+}
+
+/// Built with `panic = "abort"`, a runtime without the IO driver cannot be told apart
+/// (registering would abort the process): every runtime counts as one without it, and
+/// `fd` is closed.
+#[cfg(not(panic = "unwind"))]
+fn register(_fd: OwnedFd) -> Registered {
+    Registered::NoIo
 }
 
 /// The task that drains a shard: it waits for its timerfd in the runtime's reactor, wakes

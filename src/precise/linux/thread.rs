@@ -12,7 +12,7 @@ use super::shard::{timerfd, Fd, Shard};
 /// The process's thread-served shard, started on first use; `None` if the timerfd or
 /// the thread cannot be created now (no descriptor left, no thread): that wait falls back
 /// to the wheel, and the next one tries again.
-pub(crate) fn thread_shard() -> Option<Arc<Shard>> {
+pub(crate) fn shard() -> Option<Arc<Shard>> {
     static SHARD: OnceLock<Arc<Shard>> = OnceLock::new();
     static STARTING: Mutex<()> = Mutex::new(());
     if let Some(shard) = SHARD.get() {

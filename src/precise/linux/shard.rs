@@ -1,7 +1,7 @@
 //! One OS timer and the queue of the precise timers it wakes: a timerfd armed for the
 //! earliest deadline of its queue, rounded up to a grid that scales with the time left
 //! (see [`grid`]). Who waits for the timerfd differs (a task of the runtime, in
-//! `reactor.rs`, or a thread, in `linux.rs`); the queue and its rules are this one.
+//! `reactor.rs`, or a thread, in `thread.rs`); the queue and its rules are this one.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
