@@ -8,10 +8,6 @@ use kadenz_testkit::bytes::Bytes;
 use kadenz_testkit::model::{run, run_jittered, Op};
 use libfuzzer_sys::fuzz_target;
 
-/// The most operations one input runs: enough for long schedules, few enough to keep
-/// executions fast.
-const MAX_OPS: usize = 256;
-
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
     // The same bytes, read in the same order, as before the readers moved out of this
@@ -19,18 +15,15 @@ fuzz_target!(|data: &[u8]| {
     let policy = bytes.policy();
     let interval = bytes.interval();
     let start = bytes.start();
-    let mut ops = Vec::new();
-    while !bytes.0.is_empty() && ops.len() < MAX_OPS {
-        ops.push(match bytes.u8() % 7 {
-            0 => Op::Advance(u64::from(bytes.u16())),
-            1 => Op::Advance(u64::from(bytes.u8()) * 1000),
-            2 => Op::Tick,
-            3 => Op::Next,
-            4 => Op::PollOnce,
-            5 => Op::Timer(bytes.control()),
-            _ => Op::Handle(bytes.control()),
-        });
-    }
+    let ops = bytes.ops(|bytes| match bytes.u8() % 7 {
+        0 => Op::Advance(u64::from(bytes.u16())),
+        1 => Op::Advance(u64::from(bytes.u8()) * 1000),
+        2 => Op::Tick,
+        3 => Op::Next,
+        4 => Op::PollOnce,
+        5 => Op::Timer(bytes.control()),
+        _ => Op::Handle(bytes.control()),
+    });
     if let Err(difference) = run(interval, policy, start, &ops) {
         panic!("{difference}");
     }

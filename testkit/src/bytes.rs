@@ -6,7 +6,21 @@ use crate::model::{Control, Policy, Start};
 /// Reads the input front to back; past its end, every read is zero.
 pub struct Bytes<'a>(pub &'a [u8]);
 
+/// The most operations one input runs: enough for long schedules, few enough to keep
+/// executions fast.
+pub const MAX_OPS: usize = 256;
+
 impl Bytes<'_> {
+    /// Operations decoded by `op`, one after the other, until the input ends or there are
+    /// [`MAX_OPS`] of them.
+    pub fn ops<T>(&mut self, mut op: impl FnMut(&mut Self) -> T) -> Vec<T> {
+        let mut ops = Vec::new();
+        while !self.0.is_empty() && ops.len() < MAX_OPS {
+            ops.push(op(self));
+        }
+        ops
+    }
+
     pub fn u8(&mut self) -> u8 {
         let (&first, rest) = self.0.split_first().unwrap_or((&0, &[]));
         self.0 = rest;
