@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use kadenz::Timer;
-use tokio::runtime::{Builder, Runtime};
+use tokio::runtime::Builder;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 
 use crate::{usage, Flags};
@@ -20,12 +20,7 @@ pub(crate) fn ratio(kadenz: Option<f64>, tokio: Option<f64>) -> String {
     }
 }
 
-pub(crate) fn current_thread_runtime() -> Runtime {
-    Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("a current-thread runtime")
-}
+pub(crate) use kadenz_testkit::current_thread_runtime;
 
 /// With `--no-io`, the precision figures' runtimes are built without tokio's IO driver
 /// (`enable_time()` alone): kadenz's precise timers then fall back to its thread.
