@@ -377,11 +377,17 @@ fn overdue_tokio(ops: u64) -> Duration {
 /// The entries of the set groups.
 const SET_LEN: u32 = 1_000;
 
-/// `set_tick_overdue`: a set of `SET_LEN` entries, 1 µs apart each, their first ticks at
-/// the start of a burst: every poll delivers an overdue tick.
+/// `set_tick_overdue`: a set of `SET_LEN` entries, 1 µs apart each, their first ticks
+/// a whole number of seconds before the set was made: every poll delivers an overdue
+/// tick. Whole seconds: the set's instants are reckoned from the instant it was made,
+/// and `Instant` arithmetic takes one more branch when the nanoseconds borrow, which
+/// they then do for every tick of every run (from an arbitrary start, for all or none
+/// of a run's ticks, by chance: 6 instructions a tick apart).
 fn set_overdue_kadenz(ops: u64) -> Duration {
-    let start = burst_start(ops);
     let mut set = kadenz::TimerSet::with_capacity(SET_LEN as usize);
+    let start = Instant::now()
+        .checked_sub(Duration::from_secs(2 + ops / 1_000_000))
+        .expect("a clock that started long enough ago");
     for key in 0..SET_LEN {
         let entry = kadenz::Timer::builder(Duration::from_micros(1)).first_tick_at(start);
         set.insert(key, entry).expect("an entry");
