@@ -1,7 +1,7 @@
 //! [`TimerSet`]: many keyed timers, driven by one task, waiting on one wake-up.
 //!
-//! How it is built: the entries live in a slab (`Vec`) of 32-byte [`Entry`]s with their
-//! keys, found by key through a hash table of slab indices; their due times sit in a
+//! How it is built: the entries live in a slab (`slab.rs`) of 32-byte [`Entry`]s with
+//! their keys, found by key through a hash table of slab indices; their due times sit in a
 //! queue (`queue.rs`: heaps from `heap.rs` and a ring of buckets); their policies in a
 //! shared table (`policies.rs`). The set waits
 //! on one wheel `Sleep` (and in precise mode one OS timer) for the earliest due time.
@@ -18,6 +18,7 @@ mod handle;
 mod heap;
 mod policies;
 mod queue;
+mod slab;
 
 use std::borrow::Borrow;
 use std::collections::hash_map::RandomState;
@@ -41,6 +42,7 @@ use entry::{due_after, due_instant, Entry, Phase};
 use heap::Item;
 use policies::Policies;
 use queue::Queue;
+use slab::Slab;
 
 pub use handle::SetHandle;
 
@@ -165,15 +167,12 @@ pub use handle::SetHandle;
 pub struct TimerSet<K> {
     /// The zero of the entries' instants.
     epoch: Instant,
-    slots: Vec<Slot<K>>,
-    /// The first vacant slot, or `NONE`; each vacant slot names the next.
-    free: u32,
+    slots: Slab<Keyed<K>>,
     index: HashTable<u32>,
     hasher: RandomState,
     queue: Queue,
     /// Entries with a due time (each has an item in the queue).
     due_entries: usize,
-    len: usize,
     /// Slots of entries built with `auto_start(false)`, started by the next poll.
     unstarted: Vec<u32>,
     /// Slots of the entries held back after a tick that did not advance their schedule
@@ -197,30 +196,29 @@ pub struct TimerSet<K> {
     jittered: bool,
 }
 
-enum Slot<K> {
-    Occupied { key: K, entry: Entry },
-    Vacant { next_free: u32 },
+/// An entry with its key, in the slab.
+struct Keyed<K> {
+    key: K,
+    entry: Entry,
 }
 
-impl<K> Slot<K> {
-    /// Whether this is the entry under `key`: the hash table's equality.
-    fn holds<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Eq + ?Sized,
-    {
-        matches!(self, Slot::Occupied { key: k, .. } if k.borrow() == key)
-    }
+/// Whether the slot `slot` holds the entry under `key`: the hash table's equality.
+fn holds<K, Q>(slots: &Slab<Keyed<K>>, slot: u32, key: &Q) -> bool
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    slots
+        .get(slot)
+        .is_some_and(|keyed| keyed.key.borrow() == key)
 }
-
-const NONE: u32 = u32::MAX;
 
 /// Drops the slots of `list` that no longer name an entry that `keep`s (changed,
 /// removed, or listed twice) once they outnumber twice the `live` entries: memory stays
 /// within about twice the entries, at O(log n) amortized per addition.
 fn shed_slots<K>(
     list: &mut Vec<u32>,
-    slots: &[Slot<K>],
+    slots: &Slab<Keyed<K>>,
     live: usize,
     keep: impl Fn(&Entry) -> bool,
 ) {
@@ -228,9 +226,7 @@ fn shed_slots<K>(
     if list.len() <= bound {
         return;
     }
-    list.retain(|&slot| {
-        matches!(slots.get(slot as usize), Some(Slot::Occupied { entry, .. }) if keep(entry))
-    });
+    list.retain(|&slot| slots.get(slot).is_some_and(|keyed| keep(&keyed.entry)));
     // A slot listed twice is acted on once anyway, and ticks due at the same instant come
     // in no promised order, so the list's order need not be kept.
     list.sort_unstable();
@@ -281,13 +277,11 @@ impl<K> Default for TimerSet<K> {
     fn default() -> Self {
         TimerSet {
             epoch: Instant::now(),
-            slots: Vec::new(),
-            free: NONE,
+            slots: Slab::default(),
             index: HashTable::new(),
             hasher: RandomState::new(),
             queue: Queue::default(),
             due_entries: 0,
-            len: 0,
             unstarted: Vec::new(),
             held: Vec::new(),
             policies: Policies::default(),
@@ -397,7 +391,7 @@ impl<K> TimerSet<K> {
     /// ```
     #[must_use]
     pub fn record_entry_stats(mut self, record: bool) -> Self {
-        self.entry_stats = record.then(|| vec![Stats::default(); self.slots.len()]);
+        self.entry_stats = record.then(|| vec![Stats::default(); self.slots.slots()]);
         self
     }
 
@@ -490,7 +484,7 @@ impl<K> TimerSet<K> {
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.len
+        self.slots.len()
     }
 
     /// Whether the set has no entries.
@@ -504,7 +498,7 @@ impl<K> TimerSet<K> {
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.slots.len() == 0
     }
 
     /// What the set has delivered so far, over all its entries: ticks, skipped due times,
@@ -565,11 +559,9 @@ impl<K> TimerSet<K> {
         if let Some(stats) = &mut self.entry_stats {
             stats.clear();
         }
-        self.free = NONE;
         self.index.clear();
         self.queue.clear();
         self.due_entries = 0;
-        self.len = 0;
         self.unstarted.clear();
         self.held.clear();
         self.policies.clear();
@@ -592,10 +584,7 @@ impl<K> TimerSet<K> {
     /// # }
     /// ```
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.slots.iter().filter_map(|slot| match slot {
-            Slot::Occupied { key, .. } => Some(key),
-            Slot::Vacant { .. } => None,
-        })
+        self.slots.values().map(|keyed| &keyed.key)
     }
 
     /// The bytes of memory the set holds for its entries (slab, hash table, queue and
@@ -619,7 +608,7 @@ impl<K> TimerSet<K> {
     /// ```
     #[must_use]
     pub fn memory(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<Slot<K>>()
+        self.slots.memory()
             + self
                 .entry_stats
                 .as_ref()
@@ -631,10 +620,7 @@ impl<K> TimerSet<K> {
     }
 
     fn entry(&self, slot: u32) -> Option<&Entry> {
-        match self.slots.get(slot as usize) {
-            Some(Slot::Occupied { entry, .. }) => Some(entry),
-            _ => None,
-        }
+        self.slots.get(slot).map(|keyed| &keyed.entry)
     }
 
     /// When the pending tick of `entry` fires: its due time, plus its jitter if it has
@@ -659,11 +645,8 @@ impl<K> TimerSet<K> {
             return Some(top.due);
         }
         self.slots
-            .iter()
-            .filter_map(|slot| match slot {
-                Slot::Occupied { entry, .. } => self.due_of(entry),
-                Slot::Vacant { .. } => None,
-            })
+            .values()
+            .filter_map(|keyed| self.due_of(&keyed.entry))
             .min()
     }
 
@@ -678,9 +661,9 @@ impl<K> TimerSet<K> {
     /// new due time, and keeps the set's wait no later than it.
     fn changed(&mut self, slot: u32, before: Option<u64>, placed: Placed) {
         // A change lets a held entry go: its due time, changed or not, needs an item.
-        let was_held = match self.slots.get_mut(slot as usize) {
-            Some(Slot::Occupied { entry, .. }) => std::mem::take(&mut entry.held),
-            _ => false,
+        let was_held = match self.slots.get_mut(slot) {
+            Some(keyed) => std::mem::take(&mut keyed.entry.held),
+            None => false,
         };
         let after = self.entry(slot).and_then(|entry| self.due_of(entry));
         self.due_entries =
@@ -715,24 +698,16 @@ impl<K> TimerSet<K> {
     fn shed(&mut self) {
         // The rebuild scans every slot, so it waits for as many items left behind as
         // there are slots: O(1) amortized per change, however many entries are stopped.
-        if self.queue.len() <= self.due_entries + self.slots.len() + 1024 {
+        if self.queue.len() <= self.due_entries + self.slots.slots() + 1024 {
             return;
         }
         let (jittered, policies) = (self.jittered, &self.policies);
         let items = self
             .slots
             .iter()
-            .enumerate()
-            .filter_map(|(slot, s)| match s {
-                Slot::Occupied { entry, .. } if !entry.held => {
-                    fires_at(jittered, policies, entry).map(|due| Item {
-                        due,
-                        // Slots are counted in `u32`.
-                        slot: slot as u32,
-                    })
-                }
-                Slot::Occupied { .. } => None,
-                Slot::Vacant { .. } => None,
+            .filter(|(_, keyed)| !keyed.entry.held)
+            .filter_map(|(slot, keyed)| {
+                fires_at(jittered, policies, &keyed.entry).map(|due| Item { due, slot })
             });
         self.queue.rebuild(items);
     }
@@ -742,9 +717,12 @@ impl<K> TimerSet<K> {
     /// within about twice the entries, at O(log n) amortized per insert or remove,
     /// however many inserts come between two polls.
     fn shed_unstarted(&mut self) {
-        shed_slots(&mut self.unstarted, &self.slots, self.len, |entry| {
-            entry.phase() == Phase::NotStarted
-        });
+        shed_slots(
+            &mut self.unstarted,
+            &self.slots,
+            self.slots.len(),
+            |entry| entry.phase() == Phase::NotStarted,
+        );
     }
 
     /// Lets every held entry go: queues its due time again. `false` if none was held.
@@ -753,7 +731,7 @@ impl<K> TimerSet<K> {
             return false;
         }
         for slot in std::mem::take(&mut self.held) {
-            if let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) {
+            if let Some(Keyed { entry, .. }) = self.slots.get_mut(slot) {
                 if std::mem::take(&mut entry.held) {
                     if let Some(due) = fires_at(self.jittered, &self.policies, entry) {
                         self.queue.push(Item { due, slot });
@@ -769,7 +747,7 @@ impl<K> TimerSet<K> {
     fn start_unstarted(&mut self) {
         let now = Instant::now();
         for slot in std::mem::take(&mut self.unstarted) {
-            if let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) {
+            if let Some(Keyed { entry, .. }) = self.slots.get_mut(slot) {
                 if entry.phase() == Phase::NotStarted {
                     let mut schedule = entry.load(self.epoch);
                     schedule.start(Start::After {
@@ -800,7 +778,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     {
         let slots = &self.slots;
         self.index
-            .find(hash, |&slot| slots[slot as usize].holds(key))
+            .find(hash, |&slot| holds(slots, slot, key))
             .copied()
     }
 
@@ -815,14 +793,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         if self.index.len() < self.index.capacity() {
             return;
         }
-        let hashes: Vec<u64> = self
+        let hashes = self
             .slots
-            .iter()
-            .map(|slot| match slot {
-                Slot::Occupied { key, .. } => self.hasher.hash_one(key),
-                Slot::Vacant { .. } => 0,
-            })
-            .collect();
+            .map_slots(0, |keyed| self.hasher.hash_one(&keyed.key));
         self.index.reserve(1, |&slot| hashes[slot as usize]);
     }
 
@@ -886,8 +859,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         }
         let hash = self.hasher.hash_one(&key);
         let existing = self.find_hashed(hash, &key);
-        if existing.is_none() && self.slots.len() >= NONE as usize - 1 && self.free == NONE {
-            return Err(Error::SetFull(self.len));
+        if existing.is_none() && self.slots.is_full() {
+            return Err(Error::SetFull(self.slots.len()));
         }
         if existing.is_none() {
             self.reserve_one();
@@ -912,7 +885,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         };
         let (slot, before) = match existing {
             Some(slot) => {
-                let Slot::Occupied { entry: old, .. } = &self.slots[slot as usize] else {
+                let Some(Keyed { entry: old, .. }) = self.slots.get(slot) else {
                     unreachable!("the index names occupied slots");
                 };
                 let old = *old;
@@ -921,31 +894,20 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 self.policies.release(old.policy);
                 // So that `changed` lets a held entry go.
                 entry.held = old.held;
-                if let Slot::Occupied { entry: old, .. } = &mut self.slots[slot as usize] {
+                if let Some(Keyed { entry: old, .. }) = self.slots.get_mut(slot) {
                     *old = entry;
                 }
                 (slot, before)
             }
             None => {
-                let slot = if self.free == NONE {
-                    self.slots.push(Slot::Vacant { next_free: NONE });
-                    (self.slots.len() - 1) as u32
-                } else {
-                    self.free
-                };
-                if let Slot::Vacant { next_free } = self.slots[slot as usize] {
-                    self.free = next_free;
-                }
-                self.slots[slot as usize] = Slot::Occupied { key, entry };
+                // Not full: checked above.
+                let slot = self.slots.insert(Keyed { key, entry });
                 // There is room (`reserve_one`): the table does not rehash, and this
                 // hasher is never called.
                 let (slots, hasher) = (&self.slots, &self.hasher);
-                self.index
-                    .insert_unique(hash, slot, |&s| match &slots[s as usize] {
-                        Slot::Occupied { key, .. } => hasher.hash_one(key),
-                        Slot::Vacant { .. } => 0,
-                    });
-                self.len += 1;
+                self.index.insert_unique(hash, slot, |&s| {
+                    slots.get(s).map_or(0, |keyed| hasher.hash_one(&keyed.key))
+                });
                 (slot, None)
             }
         };
@@ -1009,27 +971,17 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         self.sync_handles();
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
-        let Ok(found) = self
-            .index
-            .find_entry(hash, |&slot| slots[slot as usize].holds(key))
-        else {
+        let Ok(found) = self.index.find_entry(hash, |&slot| holds(slots, slot, key)) else {
             return false;
         };
         let (slot, _) = found.remove();
-        let vacant = Slot::Vacant {
-            next_free: self.free,
-        };
-        if let Slot::Occupied { entry, .. } =
-            std::mem::replace(&mut self.slots[slot as usize], vacant)
-        {
+        if let Some(Keyed { entry, .. }) = self.slots.remove(slot) {
             self.policies.release(entry.policy);
             if entry.due().is_some() {
                 self.due_entries -= 1;
             }
         }
-        self.free = slot;
-        self.len -= 1;
-        if self.len == 0 {
+        if self.slots.len() == 0 {
             self.queue.clear();
             self.held.clear();
         } else {
@@ -1074,11 +1026,11 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
             return false;
         };
         let epoch = self.epoch;
-        let before = match self.slots.get(slot as usize) {
-            Some(Slot::Occupied { entry, .. }) => self.due_of(entry),
-            _ => return false,
+        let before = match self.slots.get(slot) {
+            Some(keyed) => self.due_of(&keyed.entry),
+            None => return false,
         };
-        let Some(Slot::Occupied { entry, .. }) = self.slots.get_mut(slot as usize) else {
+        let Some(Keyed { entry, .. }) = self.slots.get_mut(slot) else {
             return false;
         };
         let mut schedule = entry.load(epoch);
@@ -1180,11 +1132,8 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         self.handles
             .get_or_insert_with(|| {
                 let min_interval_us = slots
-                    .iter()
-                    .filter_map(|slot| match slot {
-                        Slot::Occupied { entry, .. } => Some(entry.interval_us()),
-                        Slot::Vacant { .. } => None,
-                    })
+                    .values()
+                    .map(|keyed| keyed.entry.interval_us())
                     .min()
                     .unwrap_or(u64::MAX);
                 Box::new(handle::Owner::new(min_interval_us))
@@ -1650,7 +1599,7 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     fn deliver(&mut self, top: Item, scheduled: Instant, now: Instant) -> (K, Tick) {
         let slot = top.slot;
         let epoch = self.epoch;
-        let Some(Slot::Occupied { key, entry }) = self.slots.get_mut(slot as usize) else {
+        let Some(Keyed { key, entry }) = self.slots.get_mut(slot) else {
             unreachable!("the first queued item is an entry's due time");
         };
         // Before anything changes: a `clone` that panics leaves the set as it was.
@@ -1692,7 +1641,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
                 entry.held = true;
                 self.queue.pop();
                 self.held.push(slot);
-                shed_slots(&mut self.held, &self.slots, self.len, |entry| entry.held);
+                shed_slots(&mut self.held, &self.slots, self.slots.len(), |entry| {
+                    entry.held
+                });
             }
             Some(due) => {
                 self.due_entries += 1;
@@ -1742,7 +1693,7 @@ impl<K> Unpin for TimerSet<K> {}
 impl<K> fmt::Debug for TimerSet<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = f.debug_struct("TimerSet");
-        out.field("len", &self.len)
+        out.field("len", &self.slots.len())
             .field("running", &self.due_entries);
         if let Some(due) = self.earliest_due() {
             out.field("next_tick", &Relative::to_now(due_instant(self.epoch, due)));

@@ -34,6 +34,13 @@
 //!   timer that made a `TimerHandle` (the reset given through the handle); tokio's members
 //!   are those of the groups without the suffix.
 //!
+//! - `set_tick_overdue`: one tick of a set of `SET_LEN` entries all overdue (1 µs
+//!   intervals, first ticks long past), budget off as in `tick_overdue`; tokio's member
+//!   is a `DelayQueue` of as many items all expired, one taken and inserted again (still
+//!   expired, at the same past instant) per operation;
+//! - `set_poll_pending`: a poll of a set of `SET_LEN` waiting entries (1 s away), again
+//!   with the same waker; tokio's is `DelayQueue::poll_expired` on as many waiting items.
+//!
 //! With `--features precise`, `poll_pending_precise` polls a waiting precise timer.
 
 use std::future::Future;
@@ -118,6 +125,18 @@ const GROUPS: &[Group] = &[
         name: "tick_overdue_handle",
         kadenz: overdue_handle,
         tokio: overdue_tokio,
+        ops: 200_000,
+    },
+    Group {
+        name: "set_tick_overdue",
+        kadenz: set_overdue_kadenz,
+        tokio: set_overdue_tokio,
+        ops: 200_000,
+    },
+    Group {
+        name: "set_poll_pending",
+        kadenz: set_poll_pending_kadenz,
+        tokio: set_poll_pending_tokio,
         ops: 200_000,
     },
     #[cfg(feature = "precise")]
@@ -353,6 +372,88 @@ fn overdue_tokio(ops: u64) -> Duration {
         }
         start.elapsed()
     })
+}
+
+/// The entries of the set groups.
+const SET_LEN: u32 = 1_000;
+
+/// `set_tick_overdue`: a set of `SET_LEN` entries, 1 µs apart each, their first ticks
+/// a whole number of seconds before the set was made: every poll delivers an overdue
+/// tick. Whole seconds: the set's instants are reckoned from the instant it was made,
+/// and `Instant` arithmetic takes one more branch when the nanoseconds borrow, which
+/// they then do for every tick of every run (from an arbitrary start, for all or none
+/// of a run's ticks, by chance: 6 instructions a tick apart).
+fn set_overdue_kadenz(ops: u64) -> Duration {
+    let mut set = kadenz::TimerSet::with_capacity(SET_LEN as usize);
+    let start = Instant::now()
+        .checked_sub(Duration::from_secs(2 + ops / 1_000_000))
+        .expect("a clock that started long enough ago");
+    for key in 0..SET_LEN {
+        let entry = kadenz::Timer::builder(Duration::from_micros(1)).first_tick_at(start);
+        set.insert(key, entry).expect("an entry");
+    }
+    unconstrained_now(async {
+        let timed = StdInstant::now();
+        for _ in 0..ops {
+            black_box(set.next().await);
+        }
+        timed.elapsed()
+    })
+}
+
+/// `set_tick_overdue`'s tokio member: each expired item inserted again at the start of
+/// the burst, long past (the queue's resolution is 1 ms: a deadline within a millisecond
+/// of now would wait for its wheel, and the polls here never let the runtime turn).
+fn set_overdue_tokio(ops: u64) -> Duration {
+    let start = burst_start(ops);
+    let mut queue = tokio_util::time::DelayQueue::with_capacity(SET_LEN as usize);
+    for key in 0..SET_LEN {
+        queue.insert_at(key, start);
+    }
+    unconstrained_now(async {
+        let timed = StdInstant::now();
+        for _ in 0..ops {
+            let expired = std::future::poll_fn(|cx| queue.poll_expired(cx))
+                .await
+                .expect("an item");
+            queue.insert_at(black_box(expired.into_inner()), start);
+        }
+        timed.elapsed()
+    })
+}
+
+fn set_poll_pending_kadenz(ops: u64) -> Duration {
+    timed(
+        ops,
+        || {
+            let mut set = kadenz::TimerSet::with_capacity(SET_LEN as usize);
+            for key in 0..SET_LEN {
+                set.insert(key, kadenz::Timer::builder(PERIOD))
+                    .expect("an entry");
+            }
+            set
+        },
+        |set, cx| {
+            let _ = black_box(set.poll_next(cx));
+        },
+    )
+}
+
+fn set_poll_pending_tokio(ops: u64) -> Duration {
+    timed(
+        ops,
+        || {
+            let mut queue = tokio_util::time::DelayQueue::with_capacity(SET_LEN as usize);
+            let due = Instant::now() + PERIOD;
+            for key in 0..SET_LEN {
+                queue.insert_at(key, due);
+            }
+            queue
+        },
+        |queue, cx| {
+            let _ = black_box(queue.poll_expired(cx));
+        },
+    )
 }
 
 /// The CPU time the calling thread has used.
