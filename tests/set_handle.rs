@@ -6,9 +6,10 @@ use kadenz_testkit as common;
 
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use common::{assert_send_sync_clone, ms, Wakes};
-use kadenz::{SetHandle, Timer, TimerSet};
+use kadenz::{Error, SetHandle, Timer, TimerSet};
 use tokio::time::{advance, sleep, Instant};
 
 #[test]
@@ -228,4 +229,20 @@ async fn clear_drops_the_commands_given_before_it() {
     set.insert("a", Timer::builder(ms(10))).unwrap();
     assert_eq!(next(&mut set, start).await, ("a", 10, 0));
     assert_eq!(handle.ignored(), 0);
+}
+
+/// A call that changes the set applies the handles' commands first, in the order they were
+/// given, even one the set refuses (found by the set model's proptest: a handle's command
+/// for a missing key, then `set_interval` with a zero interval).
+#[tokio::test(start_paused = true)]
+async fn a_refused_set_interval_applies_the_handles_commands_first() {
+    let mut set = TimerSet::new();
+    set.insert("a", Timer::builder(ms(100))).unwrap();
+    let handle = set.handle();
+    assert!(handle.reset(&"missing"));
+    assert!(matches!(
+        set.set_interval("a", Duration::ZERO),
+        Err(Error::IntervalTooShort(_))
+    ));
+    assert_eq!(handle.ignored(), 1);
 }

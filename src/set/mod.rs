@@ -1331,8 +1331,9 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let interval_us = crate::builder::interval_micros(interval)?;
+        // The handles' commands first, as every call does, also one refused.
         self.sync_handles();
+        let interval_us = crate::builder::interval_micros(interval)?;
         self.check_jitter(key, interval, interval_us)?;
         Ok(self.change_interval(key, interval_us))
     }
