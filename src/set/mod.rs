@@ -1059,6 +1059,15 @@ impl<K: Hash + Eq + Clone> TimerSet<K> {
     /// made. Without handles, one branch on a null pointer.
     #[inline]
     fn sync_handles(&mut self) {
+        if self.handles.is_some() {
+            self.apply_handles_commands();
+        }
+    }
+
+    /// [`sync_handles`](Self::sync_handles) for a set with handles: out of line, so that
+    /// the poll of a set without handles carries one branch for them.
+    #[inline(never)]
+    fn apply_handles_commands(&mut self) {
         let Some(owner) = &mut self.handles else {
             return;
         };
