@@ -938,3 +938,38 @@ async fn entry_stats_count_each_entry() {
     assert!(counted.memory() - plain.memory() >= 24_000);
     assert!(counted.memory() - plain.memory() < 24_000 + 24 * 1_000);
 }
+
+/// A key whose `Drop` panics while `clear` drops the entries leaves an empty set that
+/// works: its count, keys, queue and slots agree, and the next insert ticks on time.
+#[tokio::test(start_paused = true)]
+async fn a_key_panicking_in_drop_during_clear_leaves_an_empty_set() {
+    thread_local! {
+        static PANIC_ON_DROP: Cell<bool> = const { Cell::new(false) };
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    struct Key(u8);
+    impl Drop for Key {
+        fn drop(&mut self) {
+            if self.0 == 2 && PANIC_ON_DROP.with(|p| p.replace(false)) {
+                panic!("drop failed");
+            }
+        }
+    }
+
+    let t0 = Instant::now();
+    let mut set = TimerSet::new();
+    for key in 1..=3 {
+        set.insert(Key(key), Timer::builder(ms(10))).unwrap();
+    }
+    assert!(set.remove(&Key(1)));
+    PANIC_ON_DROP.with(|p| p.set(true));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| set.clear()));
+    assert!(panicked.is_err());
+    assert_eq!(set.len(), 0);
+    assert_eq!(set.keys().count(), 0);
+    assert!(!set.contains(&Key(3)));
+    set.insert(Key(4), Timer::builder(ms(10))).unwrap();
+    assert_eq!(set.len(), 1);
+    assert_eq!(next_of(&mut set, t0).await, (Key(4), 10, 0, 0, 0));
+}

@@ -555,7 +555,6 @@ impl<K> TimerSet<K> {
             }
             owner.min_interval_us = u64::MAX;
         }
-        self.slots.clear();
         if let Some(stats) = &mut self.entry_stats {
             stats.clear();
         }
@@ -564,8 +563,12 @@ impl<K> TimerSet<K> {
         self.due_entries = 0;
         self.unstarted.clear();
         self.held.clear();
-        self.policies.clear();
         self.jittered = false;
+        // The keys and timers last, then the policies they refer to: a key's `Drop` that
+        // panics leaves an empty set that works (the policy table then keeps its slots,
+        // which later inserts of the same built-in policies share).
+        self.slots.clear();
+        self.policies.clear();
     }
 
     /// The keys of the set, in no particular order.

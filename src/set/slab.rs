@@ -114,11 +114,12 @@ impl<T> Slab<T> {
         Some(value)
     }
 
-    /// Removes every value; the allocation stays.
+    /// Removes every value; the allocation stays. The counts first: a value whose `Drop`
+    /// panics leaves an empty slab (the `Vec` drops the rest as it unwinds).
     pub(super) fn clear(&mut self) {
-        self.slots.clear();
         self.free = NONE;
         self.len = 0;
+        self.slots.clear();
     }
 
     /// The values with their indices, in index order.
