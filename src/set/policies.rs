@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
+use super::slab::Slab;
 use crate::jitter::Jitter;
 use crate::policy::{BuiltinPolicy, Policy};
 
 #[derive(Debug, Default)]
 pub(super) struct Policies {
-    slots: Vec<Option<Slot>>,
-    free: Vec<u32>,
+    slots: Slab<Slot>,
     builtins: HashMap<BuiltinPolicy, u32>,
     /// The built-in policy added last, and its index: a set filled with one policy
     /// finds it without hashing.
@@ -37,32 +37,20 @@ impl Policies {
         };
         let found = last.or_else(|| builtin.as_ref().and_then(|b| self.builtins.get(b).copied()));
         if let Some(index) = found {
-            if let Some(slot) = &mut self.slots[index as usize] {
+            if let Some(slot) = self.slots.get_mut(index) {
                 slot.users += 1;
                 self.last = builtin.map(|builtin| (builtin, index));
                 return index;
             }
         }
-        let slot = Some(Slot {
+        // The set holds fewer entries than `u32::MAX`, and no more policies than entries.
+        let index = self.slots.insert(Slot {
             // A built-in policy given as a `BuiltinPolicy` value is kept as the policy it
             // stands for: the slot is shared, and a set never shows its policies.
             policy: builtin.map_or(policy, Policy::from),
             users: 1,
             jitter,
         });
-        let index = match self.free.pop() {
-            Some(index) => {
-                self.slots[index as usize] = slot;
-                index
-            }
-            None => {
-                // The set holds fewer entries than `u32::MAX`, and no more policies than
-                // entries.
-                let index = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(slot);
-                index
-            }
-        };
         if let Some(builtin) = builtin {
             self.builtins.insert(builtin, index);
             self.last = Some((builtin, index));
@@ -72,7 +60,7 @@ impl Policies {
 
     /// Gives back a use of the policy at `index`.
     pub(super) fn release(&mut self, index: u32) {
-        let Some(Some(slot)) = self.slots.get_mut(index as usize) else {
+        let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
         slot.users -= 1;
@@ -83,13 +71,12 @@ impl Policies {
                     self.last = None;
                 }
             }
-            self.slots[index as usize] = None;
-            self.free.push(index);
+            self.slots.remove(index);
         }
     }
 
     pub(super) fn get(&self, index: u32) -> &Policy {
-        match &self.slots[index as usize] {
+        match self.slots.get(index) {
             Some(slot) => &slot.policy,
             None => unreachable!("an entry's policy lives as long as the entry"),
         }
@@ -97,10 +84,7 @@ impl Policies {
 
     /// The jitter of the entries using the slot at `index`, if any.
     pub(super) fn jitter(&self, index: u32) -> Option<Jitter> {
-        self.slots
-            .get(index as usize)
-            .and_then(|slot| slot.as_ref())
-            .and_then(|slot| slot.jitter)
+        self.slots.get(index).and_then(|slot| slot.jitter)
     }
 
     pub(super) fn clear(&mut self) {
@@ -108,7 +92,7 @@ impl Policies {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
+        self.slots.len()
     }
 }
 

@@ -4,6 +4,7 @@
 //! slab").
 
 /// Values by `u32` index: an index stays its value's until it is removed.
+#[derive(Debug)]
 pub(super) struct Slab<T> {
     slots: Vec<Slot<T>>,
     /// The first vacant slot, or `NONE`; each vacant slot names the next.
@@ -12,6 +13,7 @@ pub(super) struct Slab<T> {
     len: usize,
 }
 
+#[derive(Debug)]
 enum Slot<T> {
     Occupied(T),
     Vacant { next_free: u32 },
